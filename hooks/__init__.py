@@ -1,0 +1,1 @@
+"""kafka-access: Metacontroller hooks that manage Kafka topics and ACLs."""

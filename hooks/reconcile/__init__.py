@@ -1,0 +1,1 @@
+"""Reconcilers: the shell's loop of observe, plan (in the core), apply, report."""

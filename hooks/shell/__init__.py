@@ -1,0 +1,1 @@
+"""The imperative shell: Kafka and MSK clients, and nothing that decides."""

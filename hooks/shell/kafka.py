@@ -1,0 +1,271 @@
+"""The Kafka port and its confluent-kafka adapter.
+
+``KafkaPort`` is what the reconcilers need from Kafka; ``AdminPort``
+implements it with an ``AdminClient`` over mutual TLS, and tests use a
+recording fake with the same methods. Every call takes its timeout from the
+request's ``Budget`` and resolves its futures one entity at a time; library
+errors become ``KafkaUnavailable`` or ``KafkaRequestError``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from concurrent.futures import Future
+from typing import Any, Iterable, Protocol
+
+from confluent_kafka import KafkaError, KafkaException, TopicCollection
+from confluent_kafka.admin import (
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry as AdminConfigEntry,
+    ConfigResource,
+    NewPartitions,
+    NewTopic,
+)
+
+from ..core.cluster import ClusterInfo, Connection
+from ..core.plan import AlterConfig
+from ..core.topic import ConfigEntry, ObservedTopic
+from ..errors import KafkaRequestError, KafkaUnavailable
+from .budget import Budget
+
+# librdkafka codes that mean "no broker answered" rather than "a broker said no".
+_UNAVAILABLE = {
+    KafkaError._TIMED_OUT,
+    KafkaError._TRANSPORT,
+    KafkaError._ALL_BROKERS_DOWN,
+    KafkaError._SSL,
+    KafkaError._AUTHENTICATION,
+    KafkaError._RESOLVE,
+    KafkaError._DESTROY,
+    KafkaError.REQUEST_TIMED_OUT,
+    KafkaError.NETWORK_EXCEPTION,
+}
+_ACCESS_DENIED = {
+    KafkaError.TOPIC_AUTHORIZATION_FAILED,
+    KafkaError.CLUSTER_AUTHORIZATION_FAILED,
+    KafkaError.GROUP_AUTHORIZATION_FAILED,
+}
+
+
+class KafkaPort(Protocol):
+    """What reconcilers ask of one Kafka cluster."""
+
+    def describe_cluster(self, budget: Budget) -> ClusterInfo: ...
+
+    def describe_topic(self, name: str, budget: Budget) -> ObservedTopic | None: ...
+
+    def create_topic(
+        self,
+        name: str,
+        partitions: int | None,
+        replication_factor: int | None,
+        config: dict[str, str],
+        budget: Budget,
+    ) -> None: ...
+
+    def create_partitions(self, name: str, total: int, budget: Budget) -> None: ...
+
+    def alter_topic_config(self, name: str, changes: Iterable[AlterConfig], budget: Budget) -> None: ...
+
+    def delete_topic(self, name: str, budget: Budget) -> None: ...
+
+
+class AdminPort:
+    """``KafkaPort`` over one cached ``AdminClient``."""
+
+    def __init__(self, client: "CachedClient"):
+        self._client = client
+        self._admin = client.admin
+
+    # -- observe ---------------------------------------------------------
+
+    def describe_cluster(self, budget: Budget) -> ClusterInfo:
+        result = self._wait(self._admin.describe_cluster(request_timeout=budget.remaining()), budget)
+        controller = getattr(result.controller, "id", None)
+        return ClusterInfo(str(result.cluster_id), len(result.nodes), controller)
+
+    def describe_topic(self, name: str, budget: Budget) -> ObservedTopic | None:
+        timeout = budget.remaining()
+        topics = self._admin.describe_topics(TopicCollection([name]), request_timeout=timeout)
+        resource = ConfigResource(ConfigResource.Type.TOPIC, name)
+        configs = self._admin.describe_configs([resource], request_timeout=timeout)
+        try:
+            description = self._wait(topics[name], budget)
+        except KafkaRequestError as error:
+            if error.code == "UNKNOWN_TOPIC_OR_PART":
+                self._drain(configs.values())
+                return None
+            raise
+        try:
+            entries = self._wait(configs[resource], budget)
+        except KafkaRequestError as error:
+            if error.code == "UNKNOWN_TOPIC_OR_PART":
+                return None
+            raise
+        partitions = description.partitions
+        return ObservedTopic(
+            name=name,
+            topic_id=str(description.topic_id),
+            partitions=len(partitions),
+            replication_factor=len(partitions[0].replicas) if partitions else 0,
+            config={
+                key: ConfigEntry(entry.value, _source(entry), bool(entry.is_read_only))
+                for key, entry in entries.items()
+            },
+        )
+
+    # -- change ----------------------------------------------------------
+
+    def create_topic(self, name, partitions, replication_factor, config, budget) -> None:
+        topic = NewTopic(
+            name,
+            num_partitions=partitions if partitions is not None else -1,
+            replication_factor=replication_factor if replication_factor is not None else -1,
+            config=dict(config),
+        )
+        timeout = budget.remaining()
+        futures = self._admin.create_topics([topic], operation_timeout=timeout, request_timeout=timeout)
+        self._wait(futures[name], budget)
+
+    def create_partitions(self, name: str, total: int, budget: Budget) -> None:
+        timeout = budget.remaining()
+        futures = self._admin.create_partitions(
+            [NewPartitions(name, total)], operation_timeout=timeout, request_timeout=timeout
+        )
+        self._wait(futures[name], budget)
+
+    def alter_topic_config(self, name: str, changes: Iterable[AlterConfig], budget: Budget) -> None:
+        entries = [
+            AdminConfigEntry(
+                change.key,
+                change.desired if change.op == "set" else None,
+                incremental_operation=(
+                    AlterConfigOpType.SET if change.op == "set" else AlterConfigOpType.DELETE
+                ),
+            )
+            for change in changes
+        ]
+        resource = ConfigResource(ConfigResource.Type.TOPIC, name, incremental_configs=entries)
+        futures = self._admin.incremental_alter_configs([resource], request_timeout=budget.remaining())
+        self._wait(futures[resource], budget)
+
+    def delete_topic(self, name: str, budget: Budget) -> None:
+        timeout = budget.remaining()
+        futures = self._admin.delete_topics([name], operation_timeout=timeout, request_timeout=timeout)
+        try:
+            self._wait(futures[name], budget)
+        except KafkaRequestError as error:
+            if error.code != "UNKNOWN_TOPIC_OR_PART":
+                raise
+
+    # -- futures ---------------------------------------------------------
+
+    def _wait(self, future: Future, budget: Budget) -> Any:
+        try:
+            return future.result(timeout=budget.remaining() + 1.0)
+        except KafkaException as exc:
+            raise self._translate(exc.args[0] if exc.args else None) from exc
+        except TimeoutError as exc:
+            raise KafkaUnavailable(self._client.unavailable_message("the request timed out")) from exc
+
+    def _drain(self, futures: Iterable[Future]) -> None:
+        for future in futures:
+            future.cancel()
+
+    def _translate(self, error: object) -> Exception:
+        if not isinstance(error, KafkaError):
+            return KafkaRequestError("UNKNOWN", str(error))
+        if error.code() in _UNAVAILABLE:
+            return KafkaUnavailable(self._client.unavailable_message(error.str()))
+        name = error.name()
+        if error.code() in _ACCESS_DENIED:
+            return KafkaRequestError(
+                name, f"{error.str()}; the operator's principal lacks the ACLs this needs"
+            )
+        return KafkaRequestError(name, error.str())
+
+
+class CachedClient:
+    """An ``AdminClient`` with the last connection error librdkafka reported."""
+
+    def __init__(self, connection: Connection, extra: dict[str, Any] | None = None):
+        self.bootstrap = connection.bootstrap_servers
+        self._last_error: str | None = None
+        self._lock = threading.Lock()
+        config = {
+            "bootstrap.servers": connection.bootstrap_servers,
+            "security.protocol": "SSL",
+            "ssl.ca.pem": connection.ca_pem,
+            "ssl.certificate.pem": connection.cert_pem,
+            "ssl.key.pem": connection.key_pem,
+            "socket.connection.setup.timeout.ms": 5000,
+            "reconnect.backoff.max.ms": 2000,
+            "error_cb": self._on_error,
+            "log_level": 3,
+            "logger": _QuietLogger(),
+        }
+        config.update(extra or {})
+        self.admin = AdminClient(config)
+
+    def _on_error(self, error: KafkaError) -> None:
+        with self._lock:
+            self._last_error = error.str()
+
+    def unavailable_message(self, what: str) -> str:
+        self.admin.poll(0)  # serve pending error callbacks
+        with self._lock:
+            last = self._last_error
+        detail = f"; last connection error: {last}" if last and last not in what else ""
+        return f"brokers {self.bootstrap} did not answer: {what}{detail}"
+
+
+class _QuietLogger:
+    """Swallows librdkafka's own log lines; errors reach us through error_cb."""
+
+    def log(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def __getattr__(self, name: str) -> Any:
+        return self.log
+
+
+class ClientCache:
+    """One ``AdminClient`` per cluster and credentials, shared by the threads of a worker."""
+
+    def __init__(self, size: int = 32, extra: dict[str, Any] | None = None):
+        self._size = size
+        self._extra = extra or {}
+        self._clients: OrderedDict[str, CachedClient] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def port(self, connection: Connection) -> AdminPort:
+        return AdminPort(self.client(connection))
+
+    def client(self, connection: Connection) -> CachedClient:
+        key = _fingerprint(connection)
+        with self._lock:
+            client = self._clients.get(key)
+            if client is not None:
+                self._clients.move_to_end(key)
+                return client
+            client = CachedClient(connection, self._extra)
+            self._clients[key] = client
+            while len(self._clients) > self._size:
+                self._clients.popitem(last=False)
+            return client
+
+
+def _fingerprint(connection: Connection) -> str:
+    digest = hashlib.sha256()
+    for part in (connection.bootstrap_servers, connection.ca_pem, connection.cert_pem, connection.key_pem):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _source(entry: AdminConfigEntry) -> str:
+    source = entry.source
+    return getattr(source, "name", str(source))
