@@ -13,8 +13,9 @@ import hmac
 import os
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
@@ -125,7 +126,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     @app.errorhandler(404)
     def _not_found(_: Any) -> Any:
-        return _error(404, f"no hook at {request.path}; hooks live at /hooks/<kind>/customize|sync|finalize")
+        return _error(
+            404, f"no hook at {request.path}; hooks live at /hooks/<kind>/customize|sync|finalize"
+        )
 
     @app.errorhandler(405)
     def _not_allowed(_: Any) -> Any:
@@ -147,7 +150,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     def hook(kind: str, hook: str) -> Any:
         spec = KINDS.get(kind)
         if spec is None or hook not in ("customize", "sync", "finalize"):
-            return _error(404, f"no hook {hook!r} for kind {kind!r}; kinds are {', '.join(sorted(KINDS))}")
+            return _error(
+                404, f"no hook {hook!r} for kind {kind!r}; kinds are {', '.join(sorted(KINDS))}"
+            )
         if not slots.acquire(blocking=False):
             metrics.calls.labels(spec.kind, hook, "overloaded").inc()
             response = _error(429, "this hook worker is busy; retry shortly")

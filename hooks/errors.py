@@ -22,4 +22,7 @@ class KafkaRequestError(KafkaAccessError):
 
     @property
     def reason(self) -> str:
-        return "".join(part.capitalize() for part in self.code.strip("_").lower().split("_")) or "KafkaError"
+        return (
+            "".join(part.capitalize() for part in self.code.strip("_").lower().split("_"))
+            or "KafkaError"
+        )

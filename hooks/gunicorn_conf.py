@@ -87,8 +87,7 @@ _keyfile = os.environ.get("GUNICORN_KEYFILE", "").strip()
 _ca_certs = os.environ.get("GUNICORN_CA_CERTS", "").strip()
 if bool(_certfile) != bool(_keyfile):
     raise ValueError(
-        "GUNICORN_CERTFILE and GUNICORN_KEYFILE: set both to serve HTTPS, or "
-        "neither to serve HTTP"
+        "GUNICORN_CERTFILE and GUNICORN_KEYFILE: set both to serve HTTPS, or neither to serve HTTP"
     )
 if _ca_certs and not _certfile:
     raise ValueError(

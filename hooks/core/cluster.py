@@ -7,8 +7,9 @@ refusal that says which object is missing or wrong.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from . import conditions as cond
 from .plan import Refusal
@@ -48,11 +49,18 @@ def related_rules(cluster: str, operator_namespace: str) -> list[dict[str, Any]]
     """The related objects a hook of a resource on ``cluster`` needs."""
     return [
         {"apiVersion": API_VERSION, "resource": "kafkaclusters", "names": [cluster]},
-        {"apiVersion": "v1", "resource": "secrets", "namespace": operator_namespace, "names": [cluster]},
+        {
+            "apiVersion": "v1",
+            "resource": "secrets",
+            "namespace": operator_namespace,
+            "names": [cluster],
+        },
     ]
 
 
-def credentials(secret: Mapping[str, Any] | None, where: str) -> tuple[dict[str, str], Refusal | None]:
+def credentials(
+    secret: Mapping[str, Any] | None, where: str
+) -> tuple[dict[str, str], Refusal | None]:
     """Read the operator's PEM credentials from a Secret, or say what is wrong."""
     if secret is None:
         return {}, Refusal(
@@ -146,4 +154,7 @@ def cluster_status(
         message = f"{info.broker_count} broker(s) answer the operator's certificate"
         return fields, [cond.ready("Reachable", message), cond.synced()]
     assert problem is not None
-    return fields, [cond.not_ready(problem.reason, problem.message), cond.not_synced(problem.reason, problem.message)]
+    return fields, [
+        cond.not_ready(problem.reason, problem.message),
+        cond.not_synced(problem.reason, problem.message),
+    ]

@@ -52,7 +52,10 @@ class TopicRules:
             else:
                 kept.append((key, value))
         rf = spec.replication_factor
-        if self.fixed_replication_factor is not None and rf not in (None, self.fixed_replication_factor):
+        if self.fixed_replication_factor is not None and rf not in (
+            None,
+            self.fixed_replication_factor,
+        ):
             refusals.append(
                 Refusal(
                     "ReplicationFactorFixed",

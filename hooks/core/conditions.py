@@ -8,8 +8,9 @@ shell as ``now``; the core reads no clock.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping, Sequence
+from typing import Any, Literal
 
 Status = Literal["True", "False", "Unknown"]
 

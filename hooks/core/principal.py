@@ -98,8 +98,7 @@ def subject_rfc2253(name: x509.Name) -> str:
     rdns = []
     for rdn in reversed(list(name.rdns)):
         avas = [
-            _format_der_ava(attr.oid.dotted_string, attr.value, _asn1_tag(attr))
-            for attr in rdn
+            _format_der_ava(attr.oid.dotted_string, attr.value, _asn1_tag(attr)) for attr in rdn
         ]
         rdns.append("+".join(avas))
     return ",".join(rdns)

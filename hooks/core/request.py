@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 GROUP = "kafkaaccess.io"
 VERSION = "v1alpha1"
@@ -60,9 +61,7 @@ class SyncRequest:
 def parse_parent(body: object, kind: str) -> Parent:
     """Check that ``body`` carries a ``parent`` of the expected kind."""
     if not isinstance(body, Mapping):
-        raise RequestError(
-            f"expected a JSON object from Metacontroller, got {type(body).__name__}"
-        )
+        raise RequestError(f"expected a JSON object from Metacontroller, got {type(body).__name__}")
     parent = body.get("parent")
     if not isinstance(parent, Mapping):
         raise RequestError("the request has no 'parent' object; is this Metacontroller?")
@@ -113,8 +112,7 @@ def _object_map(value: object, name: str) -> Mapping[str, Mapping[str, Any]]:
         isinstance(group, Mapping) for group in value.values()
     ):
         raise RequestError(
-            f"'{name}' must map 'Kind.group/version' to objects keyed by name "
-            "(hook version v2)"
+            f"'{name}' must map 'Kind.group/version' to objects keyed by name (hook version v2)"
         )
     return value
 

@@ -7,8 +7,9 @@ names every bad field and what was expected, ready for a status condition.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
@@ -42,8 +43,12 @@ def _flatten(messages: object, path: str) -> list[str]:
                 out.extend(_flatten(value, f"{path}.{key}" if path else str(key)))
         return out
     if isinstance(messages, list):
-        return [f"{path}: {message.rstrip('.')}" for message in messages if isinstance(message, str)] + [
-            line for message in messages if not isinstance(message, str)
+        return [
+            f"{path}: {message.rstrip('.')}" for message in messages if isinstance(message, str)
+        ] + [
+            line
+            for message in messages
+            if not isinstance(message, str)
             for line in _flatten(message, path)
         ]
     return [f"{path}: {messages}"]
@@ -59,7 +64,9 @@ def _load(schema: Schema, raw: Mapping[str, Any], path: str = "spec") -> dict[st
 
 
 def _one_of(choices: tuple[str, ...]) -> validate.OneOf:
-    return validate.OneOf(choices, error="expected one of " + ", ".join(choices) + ", got {input!r}")
+    return validate.OneOf(
+        choices, error="expected one of " + ", ".join(choices) + ", got {input!r}"
+    )
 
 
 class _Base(Schema):
@@ -93,7 +100,8 @@ class _ClusterSchema(_Base):
             )
         if has_servers:
             bad = [
-                item for item in data["bootstrapServers"].split(",")
+                item
+                for item in data["bootstrapServers"].split(",")
                 if not _HOST_PORT.match(item.strip())
             ]
             if bad or not data["bootstrapServers"].strip():

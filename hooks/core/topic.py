@@ -7,8 +7,9 @@ and never changed or deleted.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from . import canonical
 from . import conditions as cond
@@ -58,7 +59,7 @@ class Memory:
     pending_creation: bool = False
 
     @classmethod
-    def from_status(cls, status: Mapping[str, Any]) -> "Memory":
+    def from_status(cls, status: Mapping[str, Any]) -> Memory:
         keys = status.get("managedConfigKeys") or ()
         return cls(
             topic_name=_str_or_none(status.get("topicName")),
@@ -88,7 +89,9 @@ def target_name(spec: TopicSpec, memory: Memory) -> str:
     return spec.topic_name
 
 
-def plan(spec: TopicSpec, observed: ObservedTopic | None, memory: Memory, rules: TopicRules) -> TopicPlan:
+def plan(
+    spec: TopicSpec, observed: ObservedTopic | None, memory: Memory, rules: TopicRules
+) -> TopicPlan:
     """Compare the desired topic with the observed one and decide what to do."""
     name = target_name(spec, memory)
     refusals: list[Refusal] = []
@@ -179,11 +182,15 @@ def _config_changes(
     return changes
 
 
-def finalize_plan(spec: TopicSpec | None, observed: ObservedTopic | None, memory: Memory) -> tuple[DeleteTopic, ...]:
+def finalize_plan(
+    spec: TopicSpec | None, observed: ObservedTopic | None, memory: Memory
+) -> tuple[DeleteTopic, ...]:
     """The deletion a finalize needs: only an owned topic, only under Delete."""
     if observed is None or spec is None or spec.deletion_policy != "Delete":
         return ()
-    if memory.topic_id != observed.topic_id and not (memory.pending_creation and not memory.topic_id):
+    if memory.topic_id != observed.topic_id and not (
+        memory.pending_creation and not memory.topic_id
+    ):
         return ()
     return (DeleteTopic(observed.name, observed.topic_id),)
 
@@ -202,13 +209,19 @@ def status(state: TopicState, memory: Memory) -> tuple[dict[str, Any], list[cond
     """Return the status fields (without conditions) and the conditions."""
     observed, plan_ = state.observed, state.plan
     failures = [o for o in state.outcomes if not o.ok]
-    owned = observed is not None and plan_.ownership != "foreign" and not (
-        plan_.ownership == "create" and any(isinstance(o.action, CreateTopic) for o in failures)
+    owned = (
+        observed is not None
+        and plan_.ownership != "foreign"
+        and not (
+            plan_.ownership == "create" and any(isinstance(o.action, CreateTopic) for o in failures)
+        )
     )
     fields: dict[str, Any] = {"topicName": plan_.topic}
     if owned and observed is not None:
         dynamic = {k for k, e in observed.config.items() if e.source == DYNAMIC_TOPIC}
-        still_set = set(memory.managed_config_keys) & dynamic if plan_.ownership != "adopt" else set()
+        still_set = (
+            set(memory.managed_config_keys) & dynamic if plan_.ownership != "adopt" else set()
+        )
         managed = sorted(set(plan_.desired_config_keys) | still_set)
         fields.update(
             topicId=observed.topic_id,
@@ -229,14 +242,21 @@ def status(state: TopicState, memory: Memory) -> tuple[dict[str, Any], list[cond
     else:
         synced = cond.synced()
     if owned and observed is not None:
-        ready = cond.ready("Available", f"topic {observed.name} has {observed.partitions} partitions")
+        ready = cond.ready(
+            "Available", f"topic {observed.name} has {observed.partitions} partitions"
+        )
     elif plan_.ownership == "foreign":
         ready = cond.not_ready(plan_.refusals[0].reason, plan_.refusals[0].message)
     elif failures:
-        ready = cond.not_ready(failures[0].code or "KafkaError", f"{_describe(failures[0].action)}: {failures[0].error}")
+        ready = cond.not_ready(
+            failures[0].code or "KafkaError",
+            f"{_describe(failures[0].action)}: {failures[0].error}",
+        )
     else:
         fields["pendingCreation"] = True
-        ready = cond.not_ready("Creating", f"topic {plan_.topic} was created and is not yet visible")
+        ready = cond.not_ready(
+            "Creating", f"topic {plan_.topic} was created and is not yet visible"
+        )
     return fields, [ready, synced]
 
 
@@ -267,4 +287,3 @@ def remembered_status(status_: Mapping[str, Any], spec_name: str | None) -> dict
         if key in status_:
             fields[key] = status_[key]
     return fields
-

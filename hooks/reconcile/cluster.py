@@ -15,7 +15,12 @@ KIND = "KafkaCluster"
 
 
 def customize(parent: Parent, env: Env) -> dict[str, Any]:
-    rule = {"apiVersion": "v1", "resource": "secrets", "namespace": env.operator_namespace, "names": [parent.name]}
+    rule = {
+        "apiVersion": "v1",
+        "resource": "secrets",
+        "namespace": env.operator_namespace,
+        "names": [parent.name],
+    }
     return {"relatedResources": [rule]}
 
 

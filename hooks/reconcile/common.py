@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from ..core import conditions as cond
 from ..core.cluster import Connection
@@ -22,7 +23,7 @@ class PortFactory(Protocol):
 
 
 def _utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
@@ -70,7 +71,9 @@ def previous_condition(parent: Parent, kind: str) -> cond.Condition | None:
         if isinstance(item, Mapping) and item.get("type") == kind:
             status = item.get("status")
             if status in ("True", "False", "Unknown"):
-                return cond.Condition(kind, status, str(item.get("reason", "")), str(item.get("message", "")))
+                return cond.Condition(
+                    kind, status, str(item.get("reason", "")), str(item.get("message", ""))
+                )
     return None
 
 

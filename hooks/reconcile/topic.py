@@ -14,7 +14,15 @@ from ..core.request import Parent, SyncRequest
 from ..core.specs import SpecError, TopicSpec, parse_topic
 from ..errors import KafkaRequestError, KafkaUnavailable
 from ..shell.budget import Budget
-from .common import RESYNC_ERROR, RESYNC_HEALTHY, RESYNC_WAITING, Env, answer, bind, previous_condition
+from .common import (
+    RESYNC_ERROR,
+    RESYNC_HEALTHY,
+    RESYNC_WAITING,
+    Env,
+    answer,
+    bind,
+    previous_condition,
+)
 
 KIND = "KafkaTopic"
 
@@ -36,13 +44,22 @@ def sync(request: SyncRequest, env: Env) -> dict[str, Any]:
         spec = parse_topic(parent.spec, parent.name)
     except SpecError as error:
         if request.finalizing and not memory.topic_id and not memory.pending_creation:
-            return answer(parent, topics.remembered_status(parent.status, None), [], now, None, True)
+            return answer(
+                parent, topics.remembered_status(parent.status, None), [], now, None, True
+            )
         return _unobserved(parent, now, Refusal("InvalidSpec", str(error)), request.finalizing)
 
     connection = clusters.connection(request, spec.cluster, env.operator_namespace)
     if isinstance(connection, Refusal):
         if request.finalizing and not memory.topic_id and not memory.pending_creation:
-            return answer(parent, topics.remembered_status(parent.status, spec.topic_name), [], now, None, True)
+            return answer(
+                parent,
+                topics.remembered_status(parent.status, spec.topic_name),
+                [],
+                now,
+                None,
+                True,
+            )
         return _unobserved(parent, now, connection, request.finalizing, spec)
 
     port = env.clients.port(connection)
@@ -84,7 +101,9 @@ def _apply(plan: topics.TopicPlan, port: Any, budget: Budget, log: Any) -> tuple
 
 def _call(port: Any, action: Any, budget: Budget) -> None:
     if isinstance(action, CreateTopic):
-        port.create_topic(action.topic, action.partitions, action.replication_factor, dict(action.config), budget)
+        port.create_topic(
+            action.topic, action.partitions, action.replication_factor, dict(action.config), budget
+        )
     elif isinstance(action, CreatePartitions):
         port.create_partitions(action.topic, action.desired, budget)
     elif isinstance(action, DeleteTopic):
@@ -97,7 +116,9 @@ def _run(action: Any, call: Any, log: Any) -> Outcome:
     try:
         call()
     except KafkaRequestError as error:
-        log.warning("change refused by Kafka", extra={"change": _describe(action), "error": str(error)})
+        log.warning(
+            "change refused by Kafka", extra={"change": _describe(action), "error": str(error)}
+        )
         return Outcome(action, str(error), error.reason)
     except KafkaUnavailable:
         raise
@@ -132,21 +153,37 @@ def _finalize(parent, spec: TopicSpec, observed, memory, port, budget, now, log)
     for action in deletions:
         outcome = _run(action, lambda a=action: _call(port, a, budget), log)
         if not outcome.ok:
-            problem = [cond.not_ready("Deleting", outcome.error or ""), cond.not_synced(outcome.code or "KafkaError", outcome.error or "")]
+            problem = [
+                cond.not_ready("Deleting", outcome.error or ""),
+                cond.not_synced(outcome.code or "KafkaError", outcome.error or ""),
+            ]
             return answer(parent, fields, problem, now, RESYNC_ERROR, False)
-    gone = port.describe_topic(spec.topic_name if not memory.topic_name else memory.topic_name, budget) is None
-    waiting = [cond.not_ready("Deleting", f"waiting for the brokers to drop topic {deletions[0].topic}"), cond.synced()]
-    return answer(parent, fields, [] if gone else waiting, now, None if gone else RESYNC_WAITING, gone)
+    gone = (
+        port.describe_topic(spec.topic_name if not memory.topic_name else memory.topic_name, budget)
+        is None
+    )
+    waiting = [
+        cond.not_ready("Deleting", f"waiting for the brokers to drop topic {deletions[0].topic}"),
+        cond.synced(),
+    ]
+    return answer(
+        parent, fields, [] if gone else waiting, now, None if gone else RESYNC_WAITING, gone
+    )
 
 
-def _unobserved(parent: Parent, now: str, problem: Refusal, finalizing: bool, spec: TopicSpec | None = None) -> dict[str, Any]:
+def _unobserved(
+    parent: Parent, now: str, problem: Refusal, finalizing: bool, spec: TopicSpec | None = None
+) -> dict[str, Any]:
     """An answer for a sync that could not observe the topic: keep what is remembered."""
     fields = topics.remembered_status(parent.status, spec.topic_name if spec else None)
     previous = previous_condition(parent, "Ready")
-    ready = previous if problem.reason == "InvalidSpec" and previous else cond.not_ready(problem.reason, problem.message)
+    ready = (
+        previous
+        if problem.reason == "InvalidSpec" and previous
+        else cond.not_ready(problem.reason, problem.message)
+    )
     conditions = [ready, cond.not_synced(problem.reason, problem.message)]
     resync = None if problem.reason == "InvalidSpec" else RESYNC_ERROR
     if finalizing:
         return answer(parent, fields, conditions, now, resync or RESYNC_ERROR, False)
     return answer(parent, fields, conditions, now, resync)
-

@@ -12,17 +12,20 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from concurrent.futures import Future
-from typing import Any, Iterable, Protocol
+from typing import Any, Protocol
 
 from confluent_kafka import KafkaError, KafkaException, TopicCollection
 from confluent_kafka.admin import (
     AdminClient,
     AlterConfigOpType,
-    ConfigEntry as AdminConfigEntry,
     ConfigResource,
     NewPartitions,
     NewTopic,
+)
+from confluent_kafka.admin import (
+    ConfigEntry as AdminConfigEntry,
 )
 
 from ..core.cluster import ClusterInfo, Connection
@@ -68,7 +71,9 @@ class KafkaPort(Protocol):
 
     def create_partitions(self, name: str, total: int, budget: Budget) -> None: ...
 
-    def alter_topic_config(self, name: str, changes: Iterable[AlterConfig], budget: Budget) -> None: ...
+    def alter_topic_config(
+        self, name: str, changes: Iterable[AlterConfig], budget: Budget
+    ) -> None: ...
 
     def delete_topic(self, name: str, budget: Budget) -> None: ...
 
@@ -76,14 +81,16 @@ class KafkaPort(Protocol):
 class AdminPort:
     """``KafkaPort`` over one cached ``AdminClient``."""
 
-    def __init__(self, client: "CachedClient"):
+    def __init__(self, client: CachedClient):
         self._client = client
         self._admin = client.admin
 
     # -- observe ---------------------------------------------------------
 
     def describe_cluster(self, budget: Budget) -> ClusterInfo:
-        result = self._wait(self._admin.describe_cluster(request_timeout=budget.remaining()), budget)
+        result = self._wait(
+            self._admin.describe_cluster(request_timeout=budget.remaining()), budget
+        )
         controller = getattr(result.controller, "id", None)
         return ClusterInfo(str(result.cluster_id), len(result.nodes), controller)
 
@@ -127,7 +134,9 @@ class AdminPort:
             config=dict(config),
         )
         timeout = budget.remaining()
-        futures = self._admin.create_topics([topic], operation_timeout=timeout, request_timeout=timeout)
+        futures = self._admin.create_topics(
+            [topic], operation_timeout=timeout, request_timeout=timeout
+        )
         self._wait(futures[name], budget)
 
     def create_partitions(self, name: str, total: int, budget: Budget) -> None:
@@ -149,12 +158,16 @@ class AdminPort:
             for change in changes
         ]
         resource = ConfigResource(ConfigResource.Type.TOPIC, name, incremental_configs=entries)
-        futures = self._admin.incremental_alter_configs([resource], request_timeout=budget.remaining())
+        futures = self._admin.incremental_alter_configs(
+            [resource], request_timeout=budget.remaining()
+        )
         self._wait(futures[resource], budget)
 
     def delete_topic(self, name: str, budget: Budget) -> None:
         timeout = budget.remaining()
-        futures = self._admin.delete_topics([name], operation_timeout=timeout, request_timeout=timeout)
+        futures = self._admin.delete_topics(
+            [name], operation_timeout=timeout, request_timeout=timeout
+        )
         try:
             self._wait(futures[name], budget)
         except KafkaRequestError as error:
@@ -169,7 +182,9 @@ class AdminPort:
         except KafkaException as exc:
             raise self._translate(exc.args[0] if exc.args else None) from exc
         except TimeoutError as exc:
-            raise KafkaUnavailable(self._client.unavailable_message("the request timed out")) from exc
+            raise KafkaUnavailable(
+                self._client.unavailable_message("the request timed out")
+            ) from exc
 
     def _drain(self, futures: Iterable[Future]) -> None:
         for future in futures:
@@ -260,7 +275,12 @@ class ClientCache:
 
 def _fingerprint(connection: Connection) -> str:
     digest = hashlib.sha256()
-    for part in (connection.bootstrap_servers, connection.ca_pem, connection.cert_pem, connection.key_pem):
+    for part in (
+        connection.bootstrap_servers,
+        connection.ca_pem,
+        connection.cert_pem,
+        connection.key_pem,
+    ):
         digest.update(part.encode())
         digest.update(b"\0")
     return digest.hexdigest()

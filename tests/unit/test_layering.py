@@ -6,7 +6,15 @@ import pathlib
 import pytest
 
 CORE = pathlib.Path(__file__).resolve().parents[2] / "hooks" / "core"
-FORBIDDEN = ("flask", "confluent_kafka", "boto3", "botocore", "hooks.shell", "hooks.reconcile", "hooks.app")
+FORBIDDEN = (
+    "flask",
+    "confluent_kafka",
+    "boto3",
+    "botocore",
+    "hooks.shell",
+    "hooks.reconcile",
+    "hooks.app",
+)
 
 
 def _imports(path: pathlib.Path) -> list[str]:

@@ -11,8 +11,16 @@ BAD_TOPICS = [
     ("bad characters", {"topicName": "orders created"}, "is not a Kafka topic name"),
     ("too long", {"topicName": "a" * 250}, "is not a Kafka topic name"),
     ("dot", {"topicName": "."}, "is not a Kafka topic name"),
-    ("config list", {"config": {"retention.ms": [1]}}, "spec.config.retention.ms.value: expected a string"),
-    ("policy", {"deletionPolicy": "Keep"}, "spec.deletionPolicy: expected one of Delete, Orphan, got 'Keep'"),
+    (
+        "config list",
+        {"config": {"retention.ms": [1]}},
+        "spec.config.retention.ms.value: expected a string",
+    ),
+    (
+        "policy",
+        {"deletionPolicy": "Keep"},
+        "spec.deletionPolicy: expected one of Delete, Orphan, got 'Keep'",
+    ),
     ("unknown field", {"partition": 3}, "spec.partition: Unknown field"),
 ]
 
@@ -32,7 +40,12 @@ def test_bad_metadata_name_asks_for_topic_name():
 
 def test_topic_defaults():
     spec = parse_topic({"clusterRef": {"name": "a"}}, "orders")
-    assert (spec.topic_name, spec.partitions, spec.deletion_policy, spec.adopt_existing) == ("orders", None, "Delete", False)
+    assert (spec.topic_name, spec.partitions, spec.deletion_policy, spec.adopt_existing) == (
+        "orders",
+        None,
+        "Delete",
+        False,
+    )
 
 
 BAD_CLUSTERS = [

@@ -31,99 +31,145 @@ CASES = [
     # case, spec, observed, memory, want actions, want refusal reasons, reason
     (
         "create with defaults",
-        spec(), None, topic.Memory(),
-        (CreateTopic("orders", None, None, ()),), (),
+        spec(),
+        None,
+        topic.Memory(),
+        (CreateTopic("orders", None, None, ()),),
+        (),
         "absent fields are left to the broker's defaults",
     ),
     (
         "create with everything",
-        spec(partitions=6, replicationFactor=1, config={"retention.ms": 1000}), None, topic.Memory(),
-        (CreateTopic("orders", 6, 1, (("retention.ms", "1000"),)),), (),
+        spec(partitions=6, replicationFactor=1, config={"retention.ms": 1000}),
+        None,
+        topic.Memory(),
+        (CreateTopic("orders", 6, 1, (("retention.ms", "1000"),)),),
+        (),
         "the spec's fields go into one create",
     ),
     (
         "unchanged owned topic",
-        spec(partitions=3, config={"retention.ms": "604800000"}), observed(), OWNED,
-        (), (),
+        spec(partitions=3, config={"retention.ms": "604800000"}),
+        observed(),
+        OWNED,
+        (),
+        (),
         "a value equal to the broker default is not set again",
     ),
     (
         "canonical values compare equal",
-        spec(config={"min.cleanable.dirty.ratio": "0.50"}), observed(min_cleanable_dirty_ratio="0.5"),
+        spec(config={"min.cleanable.dirty.ratio": "0.50"}),
+        observed(min_cleanable_dirty_ratio="0.5"),
         topic.Memory("orders", "id-1", ("min.cleanable.dirty.ratio",)),
-        (), (),
+        (),
+        (),
         "0.50 and 0.5 are one value",
     ),
     (
         "grow partitions",
-        spec(partitions=6), observed(), OWNED,
-        (CreatePartitions("orders", 3, 6),), (),
+        spec(partitions=6),
+        observed(),
+        OWNED,
+        (CreatePartitions("orders", 3, 6),),
+        (),
         "partitions only grow",
     ),
     (
         "shrink refused, config still applied",
-        spec(partitions=1, config={"retention.ms": 1000}), observed(), OWNED,
-        (AlterConfig("orders", "retention.ms", "set", "604800000", "1000"),), ("PartitionDecreaseRefused",),
+        spec(partitions=1, config={"retention.ms": 1000}),
+        observed(),
+        OWNED,
+        (AlterConfig("orders", "retention.ms", "set", "604800000", "1000"),),
+        ("PartitionDecreaseRefused",),
         "one refused field never blocks the others",
     ),
     (
         "replication factor change refused",
-        spec(replicationFactor=3, config={"retention.ms": 1000}), observed(), OWNED,
-        (AlterConfig("orders", "retention.ms", "set", "604800000", "1000"),), ("ReplicationFactorChangeRefused",),
+        spec(replicationFactor=3, config={"retention.ms": 1000}),
+        observed(),
+        OWNED,
+        (AlterConfig("orders", "retention.ms", "set", "604800000", "1000"),),
+        ("ReplicationFactorChangeRefused",),
         "the admin client cannot reassign replicas",
     ),
     (
         "revert a key the spec dropped",
-        spec(), observed(retention_ms="1000"), topic.Memory("orders", "id-1", ("retention.ms",)),
-        (AlterConfig("orders", "retention.ms", "delete", "1000", None),), (),
+        spec(),
+        observed(retention_ms="1000"),
+        topic.Memory("orders", "id-1", ("retention.ms",)),
+        (AlterConfig("orders", "retention.ms", "delete", "1000", None),),
+        (),
         "an owned dynamic key no longer listed goes back to the default",
     ),
     (
         "leave a key set by someone else",
-        spec(), observed(retention_ms="1000"), OWNED,
-        (), (),
+        spec(),
+        observed(retention_ms="1000"),
+        OWNED,
+        (),
+        (),
         "a dynamic key this resource never set is not ours to revert",
     ),
     (
         "existing topic not adopted",
-        spec(partitions=6), observed(topic_id="other"), topic.Memory(),
-        (), ("TopicExists",),
+        spec(partitions=6),
+        observed(topic_id="other"),
+        topic.Memory(),
+        (),
+        ("TopicExists",),
         "a topic this resource did not create is left untouched",
     ),
     (
         "existing topic adopted",
-        spec(partitions=6, adoptExisting=True), observed(topic_id="other", retention_ms="5"), topic.Memory(),
-        (CreatePartitions("orders", 3, 6),), (),
+        spec(partitions=6, adoptExisting=True),
+        observed(topic_id="other", retention_ms="5"),
+        topic.Memory(),
+        (CreatePartitions("orders", 3, 6),),
+        (),
         "adoption manages the topic, but reverts none of its existing keys",
     ),
     (
         "topic replaced behind our back",
-        spec(), observed(topic_id="id-2"), OWNED,
-        (), ("TopicReplaced",),
+        spec(),
+        observed(topic_id="id-2"),
+        OWNED,
+        (),
+        ("TopicReplaced",),
         "a new id means another topic; it is not ours",
     ),
     (
         "rename refused, old topic still managed",
-        spec(topicName="orders.v2", partitions=6), observed(), OWNED,
-        (CreatePartitions("orders", 3, 6),), ("TopicRenameRefused",),
+        spec(topicName="orders.v2", partitions=6),
+        observed(),
+        OWNED,
+        (CreatePartitions("orders", 3, 6),),
+        ("TopicRenameRefused",),
         "Kafka cannot rename; the recorded topic keeps being reconciled",
     ),
     (
         "deleted out of band is created again",
-        spec(partitions=3), None, OWNED,
-        (CreateTopic("orders", 3, None, ()),), (),
+        spec(partitions=3),
+        None,
+        OWNED,
+        (CreateTopic("orders", 3, None, ()),),
+        (),
         "the resource still wants the topic",
     ),
     (
         "pending creation owns the first id seen",
-        spec(partitions=3), observed(topic_id="new"), topic.Memory("orders", None, (), True),
-        (), (),
+        spec(partitions=3),
+        observed(topic_id="new"),
+        topic.Memory("orders", None, (), True),
+        (),
+        (),
         "the topic this resource created and has not yet seen",
     ),
 ]
 
 
-@pytest.mark.parametrize("case,spec_,observed_,memory,want,refusals,reason", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    "case,spec_,observed_,memory,want,refusals,reason", CASES, ids=[c[0] for c in CASES]
+)
 def test_plan(case, spec_, observed_, memory, want, refusals, reason):
     got = topic.plan(spec_, observed_, memory, RULES)
     assert got.actions == want, reason
@@ -184,6 +230,8 @@ def test_status_keeps_a_key_whose_revert_failed():
 
 def test_status_marks_a_created_topic_not_yet_visible():
     plan = topic.plan(spec(), None, topic.Memory(), RULES)
-    fields, conds = topic.status(topic.TopicState(spec(), plan, (Outcome(plan.actions[0]),), None), topic.Memory())
+    fields, conds = topic.status(
+        topic.TopicState(spec(), plan, (Outcome(plan.actions[0]),), None), topic.Memory()
+    )
     assert fields["pendingCreation"] is True
     assert conds[0].reason == "Creating"

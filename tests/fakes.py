@@ -1,0 +1,101 @@
+"""A recording fake of the Kafka port, with the same methods as ``AdminPort``.
+
+It keeps topics in memory, applies changes as a broker would, and records
+every call so tests can say exactly what the hook asked Kafka to do.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from hooks.core.cluster import ClusterInfo
+from hooks.core.topic import DYNAMIC_TOPIC, ConfigEntry, ObservedTopic
+from hooks.errors import KafkaRequestError, KafkaUnavailable
+
+DEFAULTS = {"retention.ms": "604800000", "cleanup.policy": "delete", "min.insync.replicas": "1"}
+
+
+@dataclass
+class FakeTopic:
+    topic_id: str
+    partitions: int
+    replication_factor: int
+    config: dict[str, str] = field(default_factory=dict)
+
+
+class FakeKafka:
+    def __init__(self, topics: dict[str, FakeTopic] | None = None):
+        self.topics = dict(topics or {})
+        self.calls: list[tuple[Any, ...]] = []
+        self.unavailable = False
+        self.refuse: dict[str, KafkaRequestError] = {}
+        self.invisible_after_create = 0
+        self._ids = (f"fake-id-{n}" for n in itertools.count(1))
+
+    def _enter(self, *call: Any) -> None:
+        self.calls.append(call)
+        if self.unavailable:
+            raise KafkaUnavailable("brokers 127.0.0.1:1 did not answer: Local: Timed out")
+        if call[0] in self.refuse:
+            raise self.refuse[call[0]]
+
+    @property
+    def changes(self) -> list[tuple[Any, ...]]:
+        return [c for c in self.calls if not c[0].startswith("describe")]
+
+    def describe_cluster(self, budget) -> ClusterInfo:
+        self._enter("describe_cluster")
+        return ClusterInfo("fake-cluster", 1, 1)
+
+    def describe_topic(self, name, budget) -> ObservedTopic | None:
+        self._enter("describe_topic", name)
+        topic = self.topics.get(name)
+        if topic is None:
+            return None
+        if self.invisible_after_create > 0:
+            self.invisible_after_create -= 1
+            return None
+        config = {k: ConfigEntry(v, "DEFAULT_CONFIG") for k, v in DEFAULTS.items()}
+        config.update({k: ConfigEntry(v, DYNAMIC_TOPIC) for k, v in topic.config.items()})
+        return ObservedTopic(
+            name, topic.topic_id, topic.partitions, topic.replication_factor, config
+        )
+
+    def create_topic(self, name, partitions, replication_factor, config, budget) -> None:
+        self._enter("create_topic", name, partitions, replication_factor, dict(config))
+        if name in self.topics:
+            raise KafkaRequestError("TOPIC_ALREADY_EXISTS", f"Topic '{name}' already exists.")
+        self.topics[name] = FakeTopic(
+            next(self._ids), partitions or 1, replication_factor or 1, dict(config)
+        )
+
+    def create_partitions(self, name, total, budget) -> None:
+        self._enter("create_partitions", name, total)
+        self.topics[name].partitions = total
+
+    def alter_topic_config(self, name, changes, budget) -> None:
+        changes = list(changes)
+        self._enter("alter_topic_config", name, [(c.op, c.key, c.desired) for c in changes])
+        for change in changes:
+            if change.op == "set":
+                self.topics[name].config[change.key] = change.desired
+            else:
+                self.topics[name].config.pop(change.key, None)
+
+    def delete_topic(self, name, budget) -> None:
+        self._enter("delete_topic", name)
+        self.topics.pop(name, None)
+
+
+class FakeClients:
+    """Stands in for ``ClientCache``: every connection gets the same fake."""
+
+    def __init__(self, kafka: FakeKafka):
+        self.kafka = kafka
+        self.connections: list[Any] = []
+
+    def port(self, connection) -> FakeKafka:
+        self.connections.append(connection)
+        return self.kafka
