@@ -20,6 +20,7 @@ from confluent_kafka import KafkaError, KafkaException, TopicCollection
 from confluent_kafka.admin import (
     AdminClient,
     AlterConfigOpType,
+    ConfigSource,
     ConfigResource,
     NewPartitions,
     NewTopic,
@@ -287,5 +288,9 @@ def _fingerprint(connection: Connection) -> str:
 
 
 def _source(entry: AdminConfigEntry) -> str:
+    """The config source's name; the client reports it as an int or an enum."""
     source = entry.source
-    return getattr(source, "name", str(source))
+    try:
+        return ConfigSource(getattr(source, "value", source)).name
+    except ValueError:
+        return str(source)

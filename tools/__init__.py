@@ -1,0 +1,1 @@
+"""Developer tools: a stand-in for Metacontroller, the local run, benchmarks."""
