@@ -22,9 +22,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 GROUP_VERSION = "kafkaaccess.io/v1alpha1"
 REPO = Path(__file__).resolve().parents[1]
@@ -107,7 +108,9 @@ class World:
             meta.setdefault("generation", 1)
             meta.setdefault("uid", f"uid-{len(bucket) + 1}-{meta['name']}")
         else:
-            meta["generation"] = old["metadata"]["generation"] + (old.get("spec") != obj.get("spec"))
+            meta["generation"] = old["metadata"]["generation"] + (
+                old.get("spec") != obj.get("spec")
+            )
             meta["uid"] = old["metadata"]["uid"]
             if "status" in old and "status" not in obj:
                 obj["status"] = old["status"]
@@ -132,7 +135,9 @@ class World:
     # -- Metacontroller's part ---------------------------------------------
 
     def related(self, kind: str, obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
-        status, answer = self.hook.post(f"/hooks/{kind.lower()}/customize", {"controller": {}, "parent": obj})
+        status, answer = self.hook.post(
+            f"/hooks/{kind.lower()}/customize", {"controller": {}, "parent": obj}
+        )
         self.calls += 1
         if status != 200:
             raise HookError(status, answer)
@@ -172,7 +177,10 @@ class World:
             raise KeyError(f"{kind} {key} does not exist")
         finalizing = "deletionTimestamp" in obj["metadata"]
         body = {
-            "controller": {"apiVersion": "metacontroller.k8s.io/v1alpha1", "kind": "CompositeController"},
+            "controller": {
+                "apiVersion": "metacontroller.k8s.io/v1alpha1",
+                "kind": "CompositeController",
+            },
             "parent": copy.deepcopy(obj),
             "children": self.children_of(obj),
             "related": self.related(kind, obj),
@@ -210,7 +218,11 @@ class World:
             obj["metadata"]["deletionTimestamp"] = "2026-12-01T00:00:00Z"
 
     def sync_until(
-        self, kind: str, key: str, done: Callable[[dict[str, Any] | None], bool], timeout: float = 30.0
+        self,
+        kind: str,
+        key: str,
+        done: Callable[[dict[str, Any] | None], bool],
+        timeout: float = 30.0,
     ) -> dict[str, Any] | None:
         """Sync at least once, then until ``done(object)`` holds.
 
@@ -222,7 +234,9 @@ class World:
             if obj is None and done(obj):
                 return obj
             if obj is None or time.monotonic() > deadline:
-                raise TimeoutError(f"{kind} {key} did not converge: {json.dumps((obj or {}).get('status'))[:800]}")
+                raise TimeoutError(
+                    f"{kind} {key} did not converge: {json.dumps((obj or {}).get('status'))[:800]}"
+                )
             answer = self.sync(kind, key)
             if done(self.get(kind, key)):
                 return self.get(kind, key)
@@ -252,7 +266,9 @@ def cluster_object(name: str, bootstrap: str, **spec: Any) -> dict[str, Any]:
     }
 
 
-def credentials_secret(name: str, namespace: str, ca_pem: str, cert_pem: str, key_pem: str) -> dict[str, Any]:
+def credentials_secret(
+    name: str, namespace: str, ca_pem: str, cert_pem: str, key_pem: str
+) -> dict[str, Any]:
     def b64(text: str) -> str:
         return base64.b64encode(text.encode()).decode()
 
@@ -296,7 +312,13 @@ class Server:
                 self.process.wait()
 
 
-def serve(log: Path, workers: int = 2, threads: int = 4, env: dict[str, str] | None = None, timeout: float = 30.0) -> Server:
+def serve(
+    log: Path,
+    workers: int = 2,
+    threads: int = 4,
+    env: dict[str, str] | None = None,
+    timeout: float = 30.0,
+) -> Server:
     """Start gunicorn with the repository's config on a free loopback port."""
     port = free_port()
     environment = dict(os.environ)
@@ -314,9 +336,23 @@ def serve(log: Path, workers: int = 2, threads: int = 4, env: dict[str, str] | N
     environment.update(env or {})
     log.parent.mkdir(parents=True, exist_ok=True)
     handle = open(log, "ab")
-    command = [sys.executable, "-m", "gunicorn", "--config", "hooks/gunicorn_conf.py", "--bind", f"127.0.0.1:{port}",
-               "--workers", str(workers), "--threads", str(threads), "hooks.wsgi:app"]
-    process = subprocess.Popen(command, cwd=REPO, env=environment, stdout=handle, stderr=subprocess.STDOUT)
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        "hooks/gunicorn_conf.py",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "hooks.wsgi:app",
+    ]
+    process = subprocess.Popen(
+        command, cwd=REPO, env=environment, stdout=handle, stderr=subprocess.STDOUT
+    )
     server = Server(port, process, log)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -40,7 +40,9 @@ def broker(tmp_path_factory):
 @pytest.fixture(scope="session")
 def hook_server(tmp_path_factory):
     log = tmp_path_factory.mktemp("hook") / "gunicorn.log"
-    server = driver.serve(log, env={"KAFKA_ACCESS_HOOK_TOKEN": TOKEN, "KAFKA_ACCESS_LOG_LEVEL": "DEBUG"})
+    server = driver.serve(
+        log, env={"KAFKA_ACCESS_HOOK_TOKEN": TOKEN, "KAFKA_ACCESS_LOG_LEVEL": "DEBUG"}
+    )
     yield server
     server.stop()
 
@@ -52,7 +54,11 @@ def world(broker, hook_server):
     world = driver.World(hook)
     operator = broker.identity("operator")
     world.apply(driver.cluster_object("local", broker.bootstrap))
-    world.apply(driver.credentials_secret("local", "kafka-access", broker.ca_pem, operator.cert_pem, operator.key_pem))
+    world.apply(
+        driver.credentials_secret(
+            "local", "kafka-access", broker.ca_pem, operator.cert_pem, operator.key_pem
+        )
+    )
     return world
 
 

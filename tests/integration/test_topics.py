@@ -39,7 +39,11 @@ def describe(admin, name):
         "partitions": len(found.partitions),
         "rf": len(found.partitions[0].replicas),
         "config": {k: v.value for k, v in config.items()},
-        "dynamic": {k for k, v in config.items() if ConfigSource(v.source) == ConfigSource.DYNAMIC_TOPIC_CONFIG},
+        "dynamic": {
+            k
+            for k, v in config.items()
+            if ConfigSource(v.source) == ConfigSource.DYNAMIC_TOPIC_CONFIG
+        },
     }
 
 
@@ -49,7 +53,14 @@ def converge(world, key, timeout=30):
 
 def test_create_with_partitions_rf_and_config(world, admin, unique):
     name = f"orders.created.{unique}"
-    world.apply(topic_object(name, partitions=3, replicationFactor=1, config={"retention.ms": 3600000, "cleanup.policy": "compact,delete"}))
+    world.apply(
+        topic_object(
+            name,
+            partitions=3,
+            replicationFactor=1,
+            config={"retention.ms": 3600000, "cleanup.policy": "compact,delete"},
+        )
+    )
     obj = converge(world, f"{NS}/{name}")
 
     seen = describe(admin, name)
@@ -65,13 +76,22 @@ def test_absent_fields_take_broker_defaults(world, admin, unique):
     world.apply(topic_object(name))
     converge(world, f"{NS}/{name}")
     seen = describe(admin, name)
-    assert (seen["partitions"], seen["rf"]) == (1, 1)  # num.partitions and default.replication.factor
+    assert (seen["partitions"], seen["rf"]) == (
+        1,
+        1,
+    )  # num.partitions and default.replication.factor
     assert seen["dynamic"] == set()
 
 
 def test_unchanged_sync_changes_nothing_and_status_is_identical(world, admin, unique):
     name = f"steady.{unique}"
-    world.apply(topic_object(name, partitions=2, config={"retention.ms": "86400000", "min.cleanable.dirty.ratio": "0.50"}))
+    world.apply(
+        topic_object(
+            name,
+            partitions=2,
+            config={"retention.ms": "86400000", "min.cleanable.dirty.ratio": "0.50"},
+        )
+    )
     key = f"{NS}/{name}"
     first = converge(world, key)["status"]
     answer = world.sync("KafkaTopic", key)
@@ -127,7 +147,9 @@ def test_config_change_and_revert_to_default(world, admin, unique):
 
 def test_foreign_topic_is_left_alone_unless_adopted(world, admin, unique):
     name = f"foreign.{unique}"
-    admin.create_topics([NewTopic(name, 2, 1, config={"retention.ms": "5000000"})])[name].result(timeout=15)
+    admin.create_topics([NewTopic(name, 2, 1, config={"retention.ms": "5000000"})])[name].result(
+        timeout=15
+    )
     before = eventually(lambda: describe(admin, name))
     key = f"{NS}/{name}"
 
@@ -225,7 +247,11 @@ def test_wrong_ca_is_a_condition_within_the_budget(world, broker):
 
     other = broker.identity("stranger")
     world.apply(driver.cluster_object("wrongca", broker.bootstrap))
-    world.apply(driver.credentials_secret("wrongca", "kafka-access", broker.other_ca_pem, other.cert_pem, other.key_pem))
+    world.apply(
+        driver.credentials_secret(
+            "wrongca", "kafka-access", broker.other_ca_pem, other.cert_pem, other.key_pem
+        )
+    )
     started = time.monotonic()
     world.sync("KafkaCluster", "wrongca")
     elapsed = time.monotonic() - started
@@ -256,6 +282,11 @@ def test_broker_stopped_mid_run_then_converges(world, admin, broker, unique):
     finally:
         broker.resume()
 
-    obj = world.sync_until("KafkaTopic", key, lambda o: driver.ready(o) and o["status"].get("partitions") == 3, timeout=60)
+    obj = world.sync_until(
+        "KafkaTopic",
+        key,
+        lambda o: driver.ready(o) and o["status"].get("partitions") == 3,
+        timeout=60,
+    )
     assert obj["status"]["topicId"] == topic_id
     assert describe(admin, name)["partitions"] == 3
