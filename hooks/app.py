@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from . import logs
 from .core.request import Parent, RequestError, SyncRequest, parse_parent, parse_sync
@@ -107,6 +108,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(settings)
     env = _env(settings, logger)
     metrics = Metrics()
+    env.metrics = metrics
     slots = threading.BoundedSemaphore(settings["MAX_CONCURRENT"])
     app.extensions["kafka_access"] = {"env": env, "metrics": metrics}
 
@@ -171,6 +173,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         except RequestError as error:
             outcome = "bad_request"
             return _error(400, str(error))
+        except HTTPException:
+            outcome = "bad_request"
+            raise
         except Exception:
             outcome = "error"
             logger.exception("hook failed", extra={"fields": {"kind": spec.kind, "hook": hook}})

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from . import canonical
+from . import canonical, msk
 
 CLUSTER_TYPES = ("ApacheKafka", "MskProvisioned", "MskServerless", "MskExpress")
 DELETION_POLICIES = ("Delete", "Orphan")
@@ -109,6 +109,22 @@ class _ClusterSchema(_Base):
                     f"expected host:port entries separated by commas, got {bad or ['']}",
                     "bootstrapServers",
                 )
+        if has_msk:
+            _check_msk(data["msk"])
+
+
+def _check_msk(source: dict[str, Any]) -> None:
+    """The ARN must name an MSK cluster, and MSK must offer the endpoint over that IP version."""
+    problems: dict[str, list[str]] = {}
+    try:
+        msk.parse_arn(source["clusterArn"])
+    except msk.ArnError as error:
+        problems["clusterArn"] = [str(error)]
+    unsupported = msk.unsupported_endpoint(source["endpoint"], source["ipVersion"])
+    if unsupported:
+        problems["ipVersion"] = [unsupported]
+    if problems:
+        raise ValidationError({"msk": problems})
 
 
 @dataclass(frozen=True)

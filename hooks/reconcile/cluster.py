@@ -44,10 +44,14 @@ def sync(request: SyncRequest, env: Env) -> dict[str, Any]:
             problem = Refusal("MskUnavailable", "this hook was started without MSK support")
             return _report(parent, None, problem, principal, None, now)
         try:
-            servers = env.msk.bootstrap_servers(spec.msk, budget)
+            servers = env.msk.bootstrap_servers(spec.msk, budget, cluster_type=spec.cluster_type)
         except KafkaAccessError as error:
             problem = Refusal(getattr(error, "reason", "MskLookupFailed"), str(error))
-            return _report(parent, None, problem, principal, None, now)
+            # A passing MSK API failure keeps the servers last found, so topics carry on.
+            found = parent.status.get("bootstrapServers")
+            transient = getattr(error, "transient", False) and isinstance(found, str)
+            kept = found if transient else None
+            return _report(parent, None, problem, principal, kept, now)
     assert servers is not None
     connection = clusters.connect(parent.name, spec, servers, secret, where)
     if isinstance(connection, Refusal):

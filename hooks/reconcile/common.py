@@ -36,6 +36,7 @@ class Env:
     clock: Callable[[], str] = _utc_now
     msk: Any = None
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("kafka_access"))
+    metrics: Any = None
 
     def budget(self) -> Budget:
         return Budget(self.budget_seconds)
@@ -78,7 +79,12 @@ def previous_condition(parent: Parent, kind: str) -> cond.Condition | None:
 
 
 class BoundLogger(logging.LoggerAdapter):
-    """A logger with the parent's kind, namespace and name bound to every line."""
+    """A logger with the parent's kind, namespace and name bound to every line.
+
+    ``applied`` and ``refused`` also count the change in the app's metrics.
+    """
+
+    metrics: Any = None
 
     def process(self, msg: str, kwargs: Any) -> tuple[str, Any]:
         extra = dict(self.extra or {})
@@ -86,8 +92,27 @@ class BoundLogger(logging.LoggerAdapter):
         kwargs["extra"] = {"fields": extra}
         return msg, kwargs
 
+    def applied(self, change: str) -> None:
+        self.info("applied change", extra={"change": change})
+        if self.metrics is not None:
+            self.metrics.changes.labels(self.extra["kind"]).inc()
 
-def bind(logger: logging.Logger, parent: Parent) -> BoundLogger:
-    return BoundLogger(
+    def refused(self, change: str, reason: str, error: str) -> None:
+        self.warning(
+            "change refused by Kafka", extra={"change": change, "reason": reason, "error": error}
+        )
+        self.kafka_error(reason)
+
+    def kafka_error(self, reason: str) -> None:
+        if self.metrics is not None:
+            self.metrics.kafka_errors.labels(self.extra["kind"], reason).inc()
+
+
+def bind(env_or_logger: Any, parent: Parent) -> BoundLogger:
+    """Bind the parent's identity; pass the ``Env`` to count metrics too."""
+    logger = getattr(env_or_logger, "logger", env_or_logger)
+    bound = BoundLogger(
         logger, {"kind": parent.kind, "namespace": parent.namespace, "name": parent.name}
     )
+    bound.metrics = getattr(env_or_logger, "metrics", None)
+    return bound

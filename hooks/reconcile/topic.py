@@ -38,7 +38,7 @@ def customize(parent: Parent, env: Env) -> dict[str, Any]:
 
 def sync(request: SyncRequest, env: Env) -> dict[str, Any]:
     parent, now = request.parent, env.clock()
-    log = bind(env.logger, parent)
+    log = bind(env, parent)
     memory = topics.Memory.from_status(parent.status)
     try:
         spec = parse_topic(parent.spec, parent.name)
@@ -71,12 +71,17 @@ def sync(request: SyncRequest, env: Env) -> dict[str, Any]:
             return _finalize(parent, spec, observed, memory, port, budget, now, log)
         plan = topics.plan(spec, observed, memory, topic_rules(connection.cluster_type))
         outcomes = _apply(plan, port, budget, log)
-        if any(o.ok for o in outcomes):
+    except (KafkaUnavailable, KafkaRequestError) as error:
+        log.kafka_error(error.reason)
+        return _unobserved(parent, now, Refusal(error.reason, str(error)), request.finalizing, spec)
+    if any(o.ok for o in outcomes):
+        try:
             observed = _observe_after(port, name, budget, outcomes)
-    except KafkaUnavailable as error:
-        return _unobserved(parent, now, Refusal(error.reason, str(error)), request.finalizing, spec)
-    except KafkaRequestError as error:
-        return _unobserved(parent, now, Refusal(error.reason, str(error)), request.finalizing, spec)
+        except (KafkaUnavailable, KafkaRequestError) as error:
+            # The changes went through; what they left is seen next sync.
+            log.kafka_error(error.reason)
+            if plan.ownership == "create":
+                observed = None
 
     fields, conditions = topics.status(topics.TopicState(spec, plan, outcomes, observed), memory)
     failed = any(not o.ok for o in outcomes) or plan.ownership == "foreign"
@@ -86,16 +91,25 @@ def sync(request: SyncRequest, env: Env) -> dict[str, Any]:
 
 
 def _apply(plan: topics.TopicPlan, port: Any, budget: Budget, log: Any) -> tuple[Outcome, ...]:
-    """Apply actions in order; config changes go to Kafka as one request."""
+    """Apply actions in order; config changes go to Kafka as one request.
+
+    When the brokers stop answering, the rest is not attempted: what was
+    applied so far is still reported, so a created topic stays ours.
+    """
     outcomes: list[Outcome] = []
+    steps: list[Any] = [a for a in plan.actions if not isinstance(a, AlterConfig)]
     config = [a for a in plan.actions if isinstance(a, AlterConfig)]
-    for action in plan.actions:
-        if isinstance(action, AlterConfig):
-            continue
-        outcomes.append(_run(action, lambda a=action: _call(port, a, budget), log))
     if config:
-        result = _run(config, lambda: port.alter_topic_config(plan.topic, config, budget), log)
-        outcomes.extend(Outcome(change, result.error, result.code) for change in config)
+        steps.append(config)
+    for step in steps:
+        if isinstance(step, list):
+            result = _run(step, lambda: port.alter_topic_config(plan.topic, config, budget), log)
+            outcomes.extend(Outcome(change, result.error, result.code) for change in step)
+        else:
+            result = _run(step, lambda a=step: _call(port, a, budget), log)
+            outcomes.append(result)
+        if result.code == KafkaUnavailable.reason:
+            break
     return tuple(outcomes)
 
 
@@ -120,10 +134,11 @@ def _run(action: Any, call: Any, log: Any) -> Outcome:
             "change refused by Kafka", extra={"change": _describe(action), "error": str(error)}
         )
         return Outcome(action, str(error), error.reason)
-    except KafkaUnavailable:
-        raise
+    except KafkaUnavailable as error:
+        log.kafka_error(error.reason)
+        return Outcome(action, str(error), error.reason)
     for item in action if isinstance(action, list) else [action]:
-        log.info("applied change", extra={"change": item.describe()})
+        log.applied(item.describe())
     return Outcome(action)
 
 

@@ -12,27 +12,34 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from typing import Any, Protocol
 
 from confluent_kafka import KafkaError, KafkaException, TopicCollection
 from confluent_kafka.admin import (
+    AclBinding,
+    AclBindingFilter,
+    AclOperation,
+    AclPermissionType,
     AdminClient,
     AlterConfigOpType,
-    ConfigSource,
     ConfigResource,
+    ConfigSource,
     NewPartitions,
     NewTopic,
+    ResourcePatternType,
+    ResourceType,
 )
 from confluent_kafka.admin import (
     ConfigEntry as AdminConfigEntry,
 )
 
+from ..core.acl import Binding, BindingFilter
 from ..core.cluster import ClusterInfo, Connection
 from ..core.plan import AlterConfig
 from ..core.topic import ConfigEntry, ObservedTopic
-from ..errors import KafkaRequestError, KafkaUnavailable
+from ..errors import KafkaAccessError, KafkaRequestError, KafkaUnavailable
 from .budget import Budget
 
 # librdkafka codes that mean "no broker answered" rather than "a broker said no".
@@ -77,6 +84,24 @@ class KafkaPort(Protocol):
     ) -> None: ...
 
     def delete_topic(self, name: str, budget: Budget) -> None: ...
+
+    def describe_acls(
+        self, filters: Sequence[BindingFilter], budget: Budget
+    ) -> list[frozenset[Binding]]:
+        """The bindings each filter matches, in the order of ``filters``."""
+        ...
+
+    def create_acls(
+        self, bindings: Sequence[Binding], budget: Budget
+    ) -> dict[Binding, KafkaAccessError | None]:
+        """Create bindings; each maps to None or the error that refused it."""
+        ...
+
+    def delete_acls(
+        self, bindings: Sequence[Binding], budget: Budget
+    ) -> dict[Binding, KafkaAccessError | None]:
+        """Delete exactly these bindings; one already gone counts as deleted."""
+        ...
 
 
 class AdminPort:
@@ -174,6 +199,45 @@ class AdminPort:
         except KafkaRequestError as error:
             if error.code != "UNKNOWN_TOPIC_OR_PART":
                 raise
+
+    # -- ACLs ------------------------------------------------------------
+
+    def describe_acls(
+        self, filters: Sequence[BindingFilter], budget: Budget
+    ) -> list[frozenset[Binding]]:
+        futures = [
+            self._admin.describe_acls(_acl_filter(f), request_timeout=budget.remaining())
+            for f in filters
+        ]
+        return [
+            frozenset(
+                found
+                for native in self._wait(future, budget)
+                if (found := _binding(native)) is not None
+            )
+            for future in futures
+        ]
+
+    def create_acls(
+        self, bindings: Sequence[Binding], budget: Budget
+    ) -> dict[Binding, KafkaAccessError | None]:
+        natives = [_acl_binding(b) for b in bindings]
+        futures = self._admin.create_acls(natives, request_timeout=budget.remaining())
+        return {b: self._error(futures[n], budget) for b, n in zip(bindings, natives, strict=True)}
+
+    def delete_acls(
+        self, bindings: Sequence[Binding], budget: Budget
+    ) -> dict[Binding, KafkaAccessError | None]:
+        exact = [_exact_filter(b) for b in bindings]
+        futures = self._admin.delete_acls(exact, request_timeout=budget.remaining())
+        return {b: self._error(futures[f], budget) for b, f in zip(bindings, exact, strict=True)}
+
+    def _error(self, future: Future, budget: Budget) -> KafkaAccessError | None:
+        try:
+            self._wait(future, budget)
+        except (KafkaRequestError, KafkaUnavailable) as error:
+            return error
+        return None
 
     # -- futures ---------------------------------------------------------
 
@@ -285,6 +349,84 @@ def _fingerprint(connection: Connection) -> str:
         digest.update(part.encode())
         digest.update(b"\0")
     return digest.hexdigest()
+
+
+_RESOURCE_TYPES = {
+    "Topic": ResourceType.TOPIC,
+    "Group": ResourceType.GROUP,
+    "Cluster": ResourceType.BROKER,  # librdkafka's name for Kafka's CLUSTER (4)
+    "TransactionalId": ResourceType.TRANSACTIONAL_ID,
+}
+_PATTERN_TYPES = {"Literal": ResourcePatternType.LITERAL, "Prefixed": ResourcePatternType.PREFIXED}
+_OPERATIONS = {
+    "Read": AclOperation.READ,
+    "Write": AclOperation.WRITE,
+    "Create": AclOperation.CREATE,
+    "Delete": AclOperation.DELETE,
+    "Alter": AclOperation.ALTER,
+    "Describe": AclOperation.DESCRIBE,
+    "ClusterAction": AclOperation.CLUSTER_ACTION,
+    "DescribeConfigs": AclOperation.DESCRIBE_CONFIGS,
+    "AlterConfigs": AclOperation.ALTER_CONFIGS,
+    "IdempotentWrite": AclOperation.IDEMPOTENT_WRITE,
+    "All": AclOperation.ALL,
+}
+_PERMISSIONS = {"Allow": AclPermissionType.ALLOW, "Deny": AclPermissionType.DENY}
+
+
+def _acl_binding(binding: Binding) -> AclBinding:
+    return AclBinding(
+        _RESOURCE_TYPES[binding.resource_type],
+        binding.resource_name,
+        _PATTERN_TYPES[binding.pattern_type],
+        binding.principal,
+        binding.host,
+        _OPERATIONS[binding.operation],
+        _PERMISSIONS[binding.permission],
+    )
+
+
+def _exact_filter(binding: Binding) -> AclBindingFilter:
+    return AclBindingFilter(
+        _RESOURCE_TYPES[binding.resource_type],
+        binding.resource_name,
+        _PATTERN_TYPES[binding.pattern_type],
+        binding.principal,
+        binding.host,
+        _OPERATIONS[binding.operation],
+        _PERMISSIONS[binding.permission],
+    )
+
+
+def _acl_filter(found: BindingFilter) -> AclBindingFilter:
+    pattern = found.pattern
+    return AclBindingFilter(
+        _RESOURCE_TYPES[pattern.resource_type],
+        pattern.name,
+        _PATTERN_TYPES[pattern.pattern_type],
+        found.principal,
+        None,
+        AclOperation.ANY,
+        AclPermissionType.ANY,
+    )
+
+
+def _name_of(table: dict[str, Any], value: object) -> str | None:
+    return next((name for name, native in table.items() if native == value), None)
+
+
+def _binding(native: AclBinding) -> Binding | None:
+    """Translate a described binding; None for kinds the CRD cannot express."""
+    parts = (
+        _name_of(_RESOURCE_TYPES, native.restype),
+        _name_of(_PATTERN_TYPES, native.resource_pattern_type),
+        _name_of(_OPERATIONS, native.operation),
+        _name_of(_PERMISSIONS, native.permission_type),
+    )
+    kind, pattern, operation, permission = parts
+    if kind is None or pattern is None or operation is None or permission is None:
+        return None
+    return Binding(kind, native.name, pattern, native.principal, native.host, operation, permission)
 
 
 def _source(entry: AdminConfigEntry) -> str:
