@@ -23,7 +23,7 @@ from werkzeug.exceptions import HTTPException
 from . import logs
 from .core.request import Parent, RequestError, SyncRequest, parse_parent, parse_sync
 from .metrics import Metrics
-from .reconcile import cluster, topic
+from .reconcile import access, acl, cluster, topic
 from .reconcile.common import Env
 
 
@@ -37,6 +37,8 @@ class Kind:
 KINDS: dict[str, Kind] = {
     "kafkacluster": Kind(cluster.KIND, cluster.customize, cluster.sync),
     "kafkatopic": Kind(topic.KIND, topic.customize, topic.sync),
+    "kafkaacl": Kind(acl.KIND, acl.customize, acl.sync),
+    "kafkaaccess": Kind(access.KIND, access.customize, access.sync),
 }
 
 DEFAULTS: dict[str, Any] = {

@@ -10,6 +10,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
+from hooks.core.acl import Binding, as_status
 from hooks.core.cluster import ClusterInfo
 from hooks.core.topic import DYNAMIC_TOPIC, ConfigEntry, ObservedTopic
 from hooks.errors import KafkaRequestError, KafkaUnavailable
@@ -26,8 +27,11 @@ class FakeTopic:
 
 
 class FakeKafka:
-    def __init__(self, topics: dict[str, FakeTopic] | None = None):
+    def __init__(self, topics: dict[str, FakeTopic] | None = None, acls: list[dict] | None = None):
         self.topics = dict(topics or {})
+        # ACL bindings, given and compared as status.bindings entries
+        self.acls = {Binding.from_status(raw) for raw in acls or ()}
+        self.refuse_bindings: dict[Binding, KafkaRequestError] = {}
         self.calls: list[tuple[Any, ...]] = []
         self.unavailable = False
         self.refuse: dict[str, KafkaRequestError] = {}
@@ -87,6 +91,39 @@ class FakeKafka:
     def delete_topic(self, name, budget) -> None:
         self._enter("delete_topic", name)
         self.topics.pop(name, None)
+
+    def describe_acls(self, filters, budget) -> list[frozenset[Binding]]:
+        filters = list(filters)
+        self._enter(
+            "describe_acls",
+            [
+                [f.pattern.resource_type, f.pattern.name, f.pattern.pattern_type, f.principal]
+                for f in filters
+            ],
+        )
+        return [frozenset(b for b in self.acls if f.matches(b)) for f in filters]
+
+    def create_acls(self, bindings, budget) -> dict[Binding, Any]:
+        return self._per_binding("create_acls", list(bindings), self.acls.add)
+
+    def delete_acls(self, bindings, budget) -> dict[Binding, Any]:
+        return self._per_binding("delete_acls", list(bindings), self.acls.discard)
+
+    def _per_binding(self, name, bindings, change) -> dict[Binding, Any]:
+        """A request-level failure fails every binding with the same cause."""
+        try:
+            self._enter(name, as_status(bindings))
+        except (KafkaRequestError, KafkaUnavailable) as error:
+            return {b: error for b in bindings}
+        results = {}
+        for binding in bindings:
+            results[binding] = self.refuse_bindings.get(binding)
+            if results[binding] is None:
+                change(binding)
+        return results
+
+    def acls_status(self) -> list[dict[str, str]]:
+        return as_status(self.acls)
 
 
 class FakeClients:

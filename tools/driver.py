@@ -242,6 +242,43 @@ class World:
                 return self.get(kind, key)
             time.sleep(min(float(answer.get("resyncAfterSeconds") or 0.2), 0.5))
 
+    def sync_tree(
+        self,
+        kind: str,
+        key: str,
+        done: Callable[[dict[str, Any] | None], bool],
+        timeout: float = 60.0,
+    ) -> dict[str, Any] | None:
+        """Sync a composite, then each of its children, until ``done(parent)`` holds.
+
+        A round syncs the parent (which may add, change or delete children)
+        and then every child it owns, finalizing those marked deleted, as
+        Metacontroller's separate controllers would between two parent syncs.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            obj = self.get(kind, key)
+            if obj is None:
+                if done(None):
+                    return None
+                raise KeyError(f"{kind} {key} does not exist")
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"{kind} {key} did not converge: {json.dumps(obj.get('status'))[:1500]}"
+                )
+            self.sync(kind, key)
+            if done(self.get(kind, key)):
+                return self.get(kind, key)
+            for bucket in self.children_of(obj).values():
+                for child_key, child in sorted(bucket.items()):
+                    if self.get(child["kind"], child_key) is not None:
+                        self.sync(child["kind"], child_key)
+            time.sleep(0.1)
+
+    def remove(self, kind: str, key: str) -> None:
+        """Take an object away at once, as if it was deleted without finalizers."""
+        self.objects.get(f"{kind}.{self._api(kind)}", {}).pop(key, None)
+
 
 def ready(obj: dict[str, Any] | None) -> bool:
     for item in (obj or {}).get("status", {}).get("conditions", []):

@@ -210,8 +210,9 @@ class _Host(fields.String):
 def _pattern_type(value: str) -> None:
     if value in ("Any", "Match"):
         raise ValidationError(
-            f"{value} selects bindings when ACLs are read and is no pattern a binding can "
-            "have; expected one of Literal, Prefixed"
+            "expected one of Literal, Prefixed, got "
+            f"{value!r}; Any and Match select bindings when ACLs are read and are no "
+            "pattern a binding can have"
         )
     _one_of(PATTERN_TYPES)(value)
 
@@ -246,17 +247,21 @@ class _ResourceSchema(_Base):
             return
         if kind is not None and name is None:
             raise ValidationError(f"a {kind} resource needs a name", "name")
-        if kind == "Topic" and name is not None and not _topic_pattern(name, data):
-            raise ValidationError(
-                f"{name!r} is no topic name: use * or 1 to 249 of a-z, A-Z, 0-9, '.', '_', '-'",
-                "name",
-            )
+        if kind == "Topic" and name is not None:
+            _topic_pattern(name, data.get("patternType"))
 
 
-def _topic_pattern(name: str, data: Mapping[str, Any]) -> bool:
-    if name == "*":
-        return data.get("patternType") == "Literal"
-    return bool(TOPIC_NAME.match(name))
+def _topic_pattern(name: str, pattern_type: str | None) -> None:
+    if name == "*" and pattern_type == "Prefixed":
+        raise ValidationError(
+            "no topic name starts with '*'; for every topic use name * with patternType Literal",
+            "name",
+        )
+    if name != "*" and not TOPIC_NAME.match(name):
+        raise ValidationError(
+            f"{name!r} is no topic name: use * or 1 to 249 of a-z, A-Z, 0-9, '.', '_', '-'",
+            "name",
+        )
 
 
 class _AclSchema(_Base):
@@ -472,13 +477,18 @@ def refusal(spec: AclSpec, principal: str, operator: str) -> Refusal | None:
             f"resource.type: {kind} bindings cannot be managed through the admin client "
             f"kafka-access uses; expected one of {', '.join(MANAGEABLE_TYPES)}",
         )
-    if spec.permission == "Deny" and principal in (operator, WILDCARD):
-        who = "is the operator's own principal" if principal == operator else "matches everyone"
+    if spec.permission == "Deny" and principal == operator:
         return Refusal(
             "DenyOperatorRefused",
             f"permission: Deny for {principal} on {spec.pattern.describe()} would deny the "
-            f"operator ({operator}), since {principal} {who}, whatever the host; "
-            "kafka-access will not lock itself out, so deny the principals you mean by name",
+            "operator its own access; kafka-access will not lock itself out",
+        )
+    if spec.permission == "Deny" and principal == WILDCARD:
+        return Refusal(
+            "DenyOperatorRefused",
+            f"permission: Deny for {WILDCARD} on {spec.pattern.describe()} would deny every "
+            f"principal from any host, the operator ({operator}) included; kafka-access will "
+            "not lock itself out, so deny the principals you mean by name",
         )
     return None
 
@@ -495,6 +505,9 @@ def plan(
 
     Creates come before deletes, and the operator's own grants before both.
     Only remembered bindings are ever deleted, and never an operator grant.
+    A remembered binding that is not listed is deleted all the same: deleting
+    an absent binding changes nothing, and a listing can be empty because the
+    brokers answer an operator without Describe on the cluster with no bindings.
     """
     wanted = desired(spec, principal)
     grants = operator_grants([spec.pattern], operator) if ensure_operator_acls else frozenset()
@@ -503,15 +516,15 @@ def plan(
         return AclPlan(principal, spec.pattern, wanted, grants, (), (problem,))
     grant = [CreateBinding(b, for_operator=True) for b in sorted(grants - observed)]
     create = [CreateBinding(b) for b in sorted(wanted - observed - grants)]
-    delete = [DeleteBinding(b) for b in sorted((memory.bindings & observed) - wanted - grants)]
+    delete = [DeleteBinding(b) for b in sorted(memory.bindings - wanted - grants)]
     return AclPlan(principal, spec.pattern, wanted, grants, (*grant, *create, *delete), ())
 
 
 def finalize_plan(
-    memory: Memory, observed: frozenset[Binding], grants: frozenset[Binding] = frozenset()
+    memory: Memory, grants: frozenset[Binding] = frozenset()
 ) -> tuple[DeleteBinding, ...]:
-    """The deletions a finalize needs: every remembered binding still listed."""
-    return tuple(DeleteBinding(b) for b in sorted((memory.bindings & observed) - grants))
+    """The deletions a finalize needs: every remembered binding, never an operator grant."""
+    return tuple(DeleteBinding(b) for b in sorted(memory.bindings - grants))
 
 
 # -- status -------------------------------------------------------------------
@@ -528,10 +541,12 @@ class AclState:
     problem: Refusal | None = None  # the observation after the changes failed
 
 
-def owned_after(
-    memory: Memory, outcomes: Iterable[Outcome], observed: frozenset[Binding]
-) -> frozenset[Binding]:
-    """The bindings this resource applied and that still exist after the changes."""
+def owned_after(memory: Memory, outcomes: Iterable[Outcome]) -> frozenset[Binding]:
+    """The bindings this resource applied and has not yet deleted.
+
+    A binding leaves the memory only by a delete that succeeded, never because
+    a listing missed it; one just created counts before the brokers list it.
+    """
     outcomes = tuple(outcomes)
     created = {
         o.action.binding
@@ -539,8 +554,7 @@ def owned_after(
         if o.ok and isinstance(o.action, CreateBinding) and not o.action.for_operator
     }
     deleted = {o.action.binding for o in outcomes if o.ok and isinstance(o.action, DeleteBinding)}
-    # A binding just created may not be listed yet; it is ours all the same.
-    return frozenset(((memory.bindings & observed) | created) - deleted)
+    return frozenset((memory.bindings | created) - deleted)
 
 
 def expected(observed: frozenset[Binding], outcomes: Iterable[Outcome]) -> frozenset[Binding]:
@@ -554,7 +568,7 @@ def expected(observed: frozenset[Binding], outcomes: Iterable[Outcome]) -> froze
 def status(state: AclState) -> tuple[dict[str, Any], list[cond.Condition]]:
     """Return the status fields (without conditions) and the conditions."""
     plan_, observed = state.plan, state.observed
-    owned = owned_after(state.memory, state.outcomes, observed) - plan_.grants
+    owned = owned_after(state.memory, state.outcomes) - plan_.grants
     fields_: dict[str, Any] = {"principal": plan_.principal, "bindings": as_status(owned)}
     granted = plan_.grants & (observed | _created_grants(state.outcomes))
     if granted:
@@ -562,7 +576,7 @@ def status(state: AclState) -> tuple[dict[str, Any], list[cond.Condition]]:
 
     failures = [o for o in state.outcomes if not o.ok]
     problems = [(r.reason, r.message) for r in plan_.refusals]
-    problems += [(o.code or "KafkaError", f"{_describe(o.action)}: {o.error}") for o in failures]
+    problems += grouped(failures)
     skipped = len(plan_.actions) - len(state.outcomes)
     if failures and skipped:
         problems.append(
@@ -578,20 +592,28 @@ def status(state: AclState) -> tuple[dict[str, Any], list[cond.Condition]]:
     return fields_, [_ready(state, owned, problems), synced]
 
 
+def grouped(failures: Iterable[Outcome]) -> list[tuple[str, str]]:
+    """One problem per distinct error, naming every change it refused."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for outcome in failures:
+        key = (outcome.code or "KafkaError", outcome.error or "")
+        groups.setdefault(key, []).append(_describe(outcome.action))
+    return [(code, f"{', '.join(changes)}: {error}") for (code, error), changes in groups.items()]
+
+
 def _ready(
     state: AclState, owned: frozenset[Binding], problems: list[tuple[str, str]]
 ) -> cond.Condition:
     plan_, observed = state.plan, state.observed
     if plan_.refusals:
         return cond.not_ready(plan_.refusals[0].reason, plan_.refusals[0].message)
-    missing = plan_.wanted - observed - owned
-    if missing and problems:
+    unlisted = plan_.wanted - observed
+    if unlisted and problems:
         return cond.not_ready(problems[0][0], problems[0][1])
-    if plan_.wanted - observed:
+    if unlisted:
         return cond.not_ready(
             "Propagating",
-            f"{len(plan_.wanted - observed)} binding(s) were created and the brokers "
-            "do not list them yet",
+            f"{len(unlisted)} binding(s) were created and the brokers do not list them yet",
         )
     message = (
         f"{len(plan_.wanted)} binding(s) for {plan_.principal} on "
@@ -599,9 +621,7 @@ def _ready(
     )
     shared = len(plan_.wanted - owned - plan_.grants)
     if shared:
-        message += (
-            f"; {shared} of them existed before this resource and are left in place when it goes"
-        )
+        message += f"; this resource did not create {shared} of them, so they stay when it goes"
     return cond.ready("Available", message)
 
 
@@ -619,9 +639,13 @@ def _describe(action: object) -> str:
 
 
 def finalize_status(
-    memory: Memory, remaining: frozenset[Binding], previous: Mapping[str, Any]
+    memory: Memory,
+    outcomes: Iterable[Outcome],
+    remaining: frozenset[Binding],
+    previous: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """Status fields during a finalize: the remembered bindings still listed."""
+    """Status fields during a finalize: the bindings not deleted yet or still listed."""
     fields_ = remembered_status(previous)
-    fields_["bindings"] = as_status(memory.bindings & remaining)
+    left = owned_after(memory, outcomes) | (memory.bindings & remaining)
+    fields_["bindings"] = as_status(left)
     return fields_

@@ -131,36 +131,31 @@ _KAFKA_INTERNAL = frozenset({"__consumer_offsets", "__transaction_state", "__sha
 # not describe it; it shows in topic listings of MSK provisioned clusters.
 _MSK_PROVISIONED_INTERNAL = _KAFKA_INTERNAL | {"__amazon_msk_canary"}
 
-# MSK Serverless: "Configuration properties for MSK Serverless clusters".
-# "You can set or modify the following topic-level configuration properties.
-# All other topic-level configuration properties are not configurable."
-# cleanup.policy is editable "only at topic creation time"; max.message.bytes
-# allows at most 8388608 (8 MiB); retention.bytes and retention.ms are
-# unlimited (-1). The page notes that segment.bytes cannot be modified. It
-# says nothing about the replication factor, so none is fixed here; the
-# brokers decide.
+# MSK Serverless, from the page "Configuration properties for MSK Serverless
+# clusters": a short table of topic properties may be set, and no other topic
+# property can be configured. cleanup.policy may be given at topic creation
+# only; max.message.bytes goes up to 8388608 (8 MiB); retention.bytes and
+# retention.ms have no maximum (-1 means unlimited). A note on the page says
+# segment.bytes cannot be changed. The page is silent on the replication
+# factor, so none is fixed here and the brokers decide.
 _SERVERLESS_SOURCE = "https://docs.aws.amazon.com/msk/latest/developerguide/serverless-config.html"
 
-# MSK Express brokers: "Custom MSK Express broker configurations (Read/Write
-# access)", section "Topic-level configurations on Express Brokers". The page
-# lists the topic properties that can be set on new and existing topics and
-# says MSK "protects some of the topic-level configuration properties from
-# change. Examples include replication factor, min.insync.replicas and
-# unclean.leader.election.enable. If you try to create a topic with a
-# replication factor value other than 3, Amazon MSK will create the topic with
-# a replication factor of 3". It names no create-only key and no maximum.
-# The page does not say in so many words that unlisted keys are refused; the
-# list is treated as the whole of what may be set, so a spec learns of it
-# before a broker does.
+# MSK Express brokers, from the page "Custom MSK Express broker configurations
+# (Read/Write access)", section "Topic-level configurations on Express
+# Brokers": a table of topic properties that may be set on new and existing
+# topics. MSK guards some topic properties against change, naming the
+# replication factor, min.insync.replicas and unclean.leader.election.enable
+# as examples, and creates a topic asked for with another replication factor
+# with 3 instead. The page names no create-only key and no maximum. Nor does
+# it state that unlisted keys are refused; the table is taken as the whole of
+# what may be set, so that a spec hears of it before a broker does.
 _EXPRESS_SOURCE = (
     "https://docs.aws.amazon.com/msk/latest/developerguide/"
     "msk-configuration-express-read-write.html#msk-configuration-express-topic-configuration"
 )
-# segment.bytes: "MSK Provisioned with Express brokers and MSK Serverless
-# protects some topic configurations, including segment.size during topic
-# creation" (the page means segment.bytes, which it names in the sentence
-# before), from "Using Kafka Streams with MSK Express brokers and MSK
-# Serverless".
+# segment.bytes, from the page "Using Kafka Streams with MSK Express brokers
+# and MSK Serverless": both guard the segment size of a topic at creation
+# (the page writes segment.size for the segment.bytes it names just before).
 _STREAMS_SOURCE = (
     "https://docs.aws.amazon.com/msk/latest/developerguide/"
     "use-kafka-streams-express-brokers-msk-serverless.html"
@@ -168,9 +163,10 @@ _STREAMS_SOURCE = (
 
 _RULES = {
     "ApacheKafka": TopicRules("ApacheKafka", internal_topics=_KAFKA_INTERNAL),
-    # MSK provisioned with Standard brokers: "Standard broker configurations"
-    # lists no topic-level restriction. The tiered-storage limits of
-    # "Guidelines for Amazon MSK tiered storage topic-level configuration"
+    # MSK provisioned with Standard brokers: the page "Standard broker
+    # configurations" and its subpages put no restriction on topic keys. The
+    # tiered-storage limits of "Guidelines for Amazon MSK tiered storage
+    # topic-level configuration"
     # (https://docs.aws.amazon.com/msk/latest/developerguide/msk-guidelines-tiered-storage-topic-level-config.html)
     # depend on the cluster's storage mode and on other values of the same
     # topic (local.retention.* below retention.*, segment.bytes at least 48 MiB

@@ -60,11 +60,10 @@ def parse_arn(text: object) -> ClusterArn:
     parts = text.strip().split(":", 5)
     if len(parts) == 6 and parts[0] == "arn" and parts[2] != "kafka":
         hint = f"it names the {parts[2]!r} service, not MSK ('kafka')"
-    elif len(parts) == 6 and parts[0] == "arn" and not parts[5].startswith("cluster/"):
-        kind = parts[5].split("/", 1)[0]
-        hint = f"it names an MSK {kind!r}, not a cluster"
+    elif len(parts) == 6 and "/" in parts[5] and not parts[5].startswith("cluster/"):
+        hint = f"it names an MSK {parts[5].split('/', 1)[0]!r}, not a cluster"
     elif len(parts) == 6 and parts[5].count("/") != 2:
-        hint = "the resource part must be cluster/<name>/<cluster id>"
+        hint = f"the resource part must be cluster/<name>/<cluster id>, not {parts[5]!r}"
     else:
         hint = "copy it from the MSK console or `aws kafka list-clusters-v2`"
     raise ArnError(f"expected an MSK cluster ARN of the form {ARN_FORM}, got {text!r}: {hint}")
@@ -101,6 +100,17 @@ _OTHER_FIELDS: dict[str, str] = {
 }
 
 
+# What to turn on for the cluster to get a TLS string on each endpoint.
+_TURN_ON: dict[tuple[str, str], str] = {
+    ("Private", "IPv4"): "turn on TLS encryption between clients and brokers",
+    ("Private", "IPv6"): "update the cluster's network type to dual-stack",
+    ("Public", "IPv4"): "turn on public access for the cluster",
+    ("VpcConnectivity", "IPv4"): (
+        "turn on multi-VPC private connectivity with TLS client authentication"
+    ),
+}
+
+
 def unsupported_endpoint(endpoint: str, ip_version: str) -> str | None:
     """Why MSK cannot offer this endpoint and IP version together, or None if it can."""
     if (endpoint, ip_version) in TLS_FIELDS:
@@ -134,7 +144,7 @@ def choose_bootstrap(
     have = tls_endpoints(answer)
     others = [label for name, label in _OTHER_FIELDS.items() if _present(answer, name)]
     if kind == "MskServerless":
-        # "MSK Serverless requires IAM access control for all clusters", from
+        # Every MSK Serverless cluster uses IAM access control, from the page
         # "What is MSK Serverless?",
         # https://docs.aws.amazon.com/msk/latest/developerguide/serverless.html.
         fix = (
@@ -144,7 +154,7 @@ def choose_bootstrap(
     elif have:
         fix = (
             f"it has TLS listeners for {', '.join(have)}; set spec.msk.endpoint and "
-            "spec.msk.ipVersion to one of those, or turn that connectivity on for the cluster"
+            f"spec.msk.ipVersion to one of those, or {_TURN_ON[(endpoint, ip_version)]}"
         )
     elif others:
         fix = (
@@ -169,8 +179,8 @@ def _present(answer: Mapping[str, Any], name: str) -> bool:
 # States in which clients can produce and consume, from "Understand MSK
 # Provisioned cluster states",
 # https://docs.aws.amazon.com/msk/latest/developerguide/msk-cluster-states.html:
-# ACTIVE, and HEALING, MAINTENANCE, REBOOTING_BROKER and UPDATING ("you can
-# still use the cluster to produce and consume data"). CREATING means wait;
+# ACTIVE, and HEALING, MAINTENANCE, REBOOTING_BROKER and UPDATING, during
+# which the page says producing and consuming go on. CREATING means wait;
 # DELETING and FAILED mean the cluster cannot be used.
 SERVING_STATES = frozenset({"ACTIVE", "HEALING", "MAINTENANCE", "REBOOTING_BROKER", "UPDATING"})
 

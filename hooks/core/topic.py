@@ -103,7 +103,8 @@ def plan(
                 "Kafka cannot rename a topic, so create a new KafkaTopic for the new name",
             )
         )
-    allowed, broken = rules.apply(spec, exists=observed is not None)
+    current = {key: observed.value(key) or "" for key in observed.config} if observed else None
+    allowed, broken = rules.apply(spec, exists=observed is not None, current=current)
     refusals.extend(broken)
 
     if observed is None:

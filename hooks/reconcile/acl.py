@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from ..core import acl as acls
@@ -92,16 +91,13 @@ def sync(request: SyncRequest, env: Env) -> dict[str, Any]:
             observed = acls.expected(observed, outcomes)
 
     fields, conditions = acls.status(acls.AclState(plan, outcomes, observed, memory, problem))
-    return answer(parent, fields, conditions, now, _resync(conditions))
-
-
-def _resync(conditions: Sequence[cond.Condition]) -> float:
-    ready, synced = conditions
-    if ready.reason == "Propagating":
-        return RESYNC_WAITING
-    if synced.status != "True" and synced.reason != "DenyOperatorRefused":
-        return RESYNC_ERROR
-    return RESYNC_HEALTHY
+    if conditions[0].reason == "Propagating":
+        resync = RESYNC_WAITING
+    elif problem is not None or any(not o.ok for o in outcomes):
+        resync = RESYNC_ERROR
+    else:
+        resync = RESYNC_HEALTHY  # a refused spec waits for a new spec, not for time
+    return answer(parent, fields, conditions, now, resync)
 
 
 def _observe(port: Any, filters: tuple[BindingFilter, ...], budget: Budget) -> frozenset:
@@ -156,25 +152,24 @@ def _finalize(
         else frozenset()
     )
     filters = acls.filters((), memory.bindings, None)
+    deletions = acls.finalize_plan(memory, grants)
     try:
-        observed = _observe(port, filters, budget)
-        deletions = acls.finalize_plan(memory, observed, grants)
         outcomes = _apply((deletions,) if deletions else (), port, budget, log)
-        remaining = _observe(port, filters, budget) if deletions else observed
+        remaining = _observe(port, filters, budget)
     except (KafkaUnavailable, KafkaRequestError) as error:
         log.kafka_error(error.reason)
         return _unobserved(parent, now, Refusal(error.reason, str(error)), True)
 
-    fields = acls.finalize_status(memory, remaining, parent.status)
+    fields = acls.finalize_status(memory, outcomes, remaining, parent.status)
     failures = [o for o in outcomes if not o.ok]
     if failures:
-        message = "; ".join(f"{o.action.describe()}: {o.error}" for o in failures)
+        message = "; ".join(m for _, m in acls.grouped(failures))
         problem = [
             cond.not_ready("Deleting", message),
             cond.not_synced(failures[0].code or "KafkaError", message),
         ]
         return answer(parent, fields, problem, now, RESYNC_ERROR, False)
-    left = memory.bindings & remaining
+    left = {action.binding for action in deletions} & remaining
     if not left:
         return answer(parent, fields, [], now, None, True)
     waiting = [
@@ -198,4 +193,3 @@ def _unobserved(parent: Parent, now: str, problem: Refusal, finalizing: bool) ->
     if finalizing:
         return answer(parent, fields, conditions, now, resync or RESYNC_ERROR, False)
     return answer(parent, fields, conditions, now, resync)
-

@@ -10,6 +10,7 @@ errors become ``KafkaUnavailable`` or ``KafkaRequestError``.
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -257,15 +258,32 @@ class AdminPort:
 
     def _translate(self, error: object) -> Exception:
         if not isinstance(error, KafkaError):
-            return KafkaRequestError("UNKNOWN", str(error))
+            return KafkaRequestError("UNKNOWN", brief(str(error)))
         if error.code() in _UNAVAILABLE:
-            return KafkaUnavailable(self._client.unavailable_message(error.str()))
+            return KafkaUnavailable(self._client.unavailable_message(brief(error.str())))
         name = error.name()
         if error.code() in _ACCESS_DENIED:
             return KafkaRequestError(
-                name, f"{error.str()}; the operator's principal lacks the ACLs this needs"
+                name, f"{brief(error.str())}; the operator's principal lacks the ACLs this needs"
             )
-        return KafkaRequestError(name, error.str())
+        return KafkaRequestError(name, brief(error.str()))
+
+
+_MESSAGE_LIMIT = 300
+_REQUEST_DUMP = re.compile(r"[\s:]*(Request\s+)?Request\(.*$", re.DOTALL)
+
+
+def brief(message: str) -> str:
+    """A broker message fit for a condition: no request dump, bounded length.
+
+    Some brokers append a dump of the whole request ("Request(processor=...")
+    to authorization errors; it says nothing a reader needs and would make
+    the condition huge.
+    """
+    message = _REQUEST_DUMP.sub("", message).rstrip(" :,;")
+    if len(message) > _MESSAGE_LIMIT:
+        message = message[: _MESSAGE_LIMIT - 1].rstrip() + "…"
+    return message
 
 
 class CachedClient:

@@ -63,6 +63,7 @@ class MskLookupError(KafkaAccessError):
 
     def __init__(self, reason: str, message: str, transient: bool = False):
         self.reason = reason
+        self.message = message
         self.transient = transient
         super().__init__(message)
 

@@ -6,7 +6,12 @@ import pytest
 
 from tests.http import harness
 
-CASES = harness.cases("kafkatopic") + harness.cases("kafkacluster")
+CASES = (
+    harness.cases("kafkatopic")
+    + harness.cases("kafkacluster")
+    + harness.cases("kafkaacl")
+    + harness.cases("kafkaaccess")
+)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -18,6 +23,8 @@ def test_fixture(case):
     if world:
         assert json.loads(json.dumps(kafka.changes)) == world["changes"]
         assert harness.topics_after(kafka) == world["after"]
+        if "aclsAfter" in world:
+            assert kafka.acls_status() == world["aclsAfter"]
 
 
 def test_fixtures_exist():

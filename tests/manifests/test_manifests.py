@@ -61,7 +61,8 @@ CRDS = {crd["spec"]["names"]["kind"]: crd for crd in _docs("crds", "CustomResour
 CONTROLLERS = _docs("metacontroller", "CompositeController")
 EXAMPLES = [
     pytest.param(doc, id=f"{path.name}:{doc['metadata']['name']}")
-    for path in sorted((REPO / "examples").glob("*.yaml"))
+    for folder in ("examples", "compositions")
+    for path in sorted((REPO / folder).glob("*.yaml"))
     for doc in _load(path)
 ]
 
@@ -202,7 +203,15 @@ EXPECTED_CRDS = [
     ("KafkaCluster", "Cluster", "kc", ["Ready", "Brokers", "Principal", "Age"]),
     ("KafkaTopic", "Namespaced", "kt", ["Topic", "Ready", "Synced", "Partitions", "Age"]),
     ("KafkaACL", "Namespaced", "kacl", ["Principal", "Resource", "Ready", "Synced", "Age"]),
+    (
+        "KafkaAccess",
+        "Namespaced",
+        "ka",
+        ["Composition", "Principal", "Children", "Ready", "Synced", "Age"],
+    ),
+    ("KafkaComposition", "Cluster", "kcomp", ["Default", "Cluster", "Age"]),
 ]
+PLURALS = {"KafkaAccess": "kafkaaccesses"}
 
 
 @pytest.mark.parametrize(("kind", "scope", "short_name", "columns"), EXPECTED_CRDS)
@@ -215,7 +224,7 @@ def test_crd_names_scope_columns_and_status(kind, scope, short_name, columns):
     assert crd["metadata"]["labels"].items() >= PART_OF.items()
     assert crd["spec"]["group"] == GROUP
     assert crd["spec"]["scope"] == scope
-    assert names["plural"] == kind.lower() + "s"
+    assert names["plural"] == PLURALS.get(kind, kind.lower() + "s")
     assert short_name in names["shortNames"]
     assert version["served"] and version["storage"]
     assert version["subresources"]["status"] == {}
@@ -555,7 +564,9 @@ def test_hook_status_fits_the_status_schema(kind, status):
 # --- Metacontroller wiring ---------------------------------------------------
 
 CONTROLLER_PLURALS = {c["spec"]["parentResource"]["resource"]: c for c in CONTROLLERS}
-EXPECTED_RESYNC = {"kafkaclusters": 120, "kafkatopics": 60, "kafkaacls": 60}
+EXPECTED_RESYNC = {"kafkaclusters": 120, "kafkatopics": 60, "kafkaacls": 60, "kafkaaccesses": 60}
+# The composite's children, updated in place (never deleted and recreated).
+EXPECTED_CHILDREN = {"kafkaaccesses": ["kafkatopics", "kafkaacls"]}
 
 
 def _hooks() -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -583,11 +594,15 @@ def test_one_controller_per_managed_kind():
 def test_controller_spec(plural):
     controller = CONTROLLER_PLURALS[plural]
     spec = controller["spec"]
-    kind = plural.removesuffix("s")
+    kind = {"kafkaaccesses": "kafkaaccess"}.get(plural, plural.removesuffix("s"))
+    children = spec.get("childResources", [])
 
     assert controller["metadata"]["labels"].items() >= PART_OF.items()
     assert spec["parentResource"]["apiVersion"] == f"{GROUP}/{VERSION}"
-    assert spec.get("childResources", []) == []
+    assert [child["resource"] for child in children] == EXPECTED_CHILDREN.get(plural, [])
+    for child in children:
+        assert child["apiVersion"] == f"{GROUP}/{VERSION}"
+        assert child["updateStrategy"] == {"method": "InPlace"}
     assert spec["generateSelector"] is True
     assert spec["resyncPeriodSeconds"] == EXPECTED_RESYNC[plural]
     assert set(spec["hooks"]) == {"customize", "sync", "finalize"}

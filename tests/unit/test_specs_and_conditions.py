@@ -85,3 +85,12 @@ def test_conditions_are_sorted_and_ignore_malformed_history():
     out = cond.render([cond.synced(), cond.ready()], [{"type": 5}, "junk"], None, "t")
     assert [c["type"] for c in out] == ["Ready", "Synced"]
     assert "observedGeneration" not in out[0]
+
+
+def test_broker_messages_lose_request_dumps_and_stay_short():
+    from hooks.shell.kafka import brief
+
+    dumped = "Cluster authorization failed. Request Request(processor=0, connectionId=1, session=Session(User:x))"
+    assert brief(dumped) == "Cluster authorization failed."
+    assert len(brief("x" * 1000)) == 300
+    assert brief("Topic 'a' already exists.") == "Topic 'a' already exists."

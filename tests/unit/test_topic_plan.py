@@ -235,3 +235,12 @@ def test_status_marks_a_created_topic_not_yet_visible():
     )
     assert fields["pendingCreation"] is True
     assert conds[0].reason == "Creating"
+
+
+def test_a_create_only_key_left_unchanged_is_no_refusal():
+    rules = topic_rules("MskServerless")
+    existing = observed(cleanup_policy="compact")
+    got = topic.plan(spec(config={"cleanup.policy": "compact"}), existing, OWNED, rules)
+    assert got.refusals == () and got.actions == ()
+    changed = topic.plan(spec(config={"cleanup.policy": "delete"}), existing, OWNED, rules)
+    assert [r.reason for r in changed.refusals] == ["ConfigKeyCreateOnly"]

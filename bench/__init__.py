@@ -1,0 +1,1 @@
+"""Benchmarks of kafka-access: `python -m bench.run` (see docs/benchmarks.md)."""
