@@ -34,6 +34,7 @@ class Connection:
     cert_pem: str = field(repr=False)
     key_pem: str = field(repr=False)
     operator_principal: str = ""
+    # Empty ``ca_pem`` means: verify the brokers against the public roots.
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,13 @@ def related_rules(cluster: str, operator_namespace: str) -> list[dict[str, Any]]
 
 
 def credentials(
-    secret: Mapping[str, Any] | None, where: str
+    secret: Mapping[str, Any] | None, where: str, need_ca: bool = True
 ) -> tuple[dict[str, str], Refusal | None]:
-    """Read the operator's PEM credentials from a Secret, or say what is wrong."""
+    """Read the operator's PEM credentials from a Secret, or say what is wrong.
+
+    ``ca.crt`` may be missing only when ``need_ca`` is false (brokers verified
+    against public roots).
+    """
     if secret is None:
         return {}, Refusal(
             "CredentialsNotFound",
@@ -71,7 +76,8 @@ def credentials(
         data = secret_data(secret, CREDENTIAL_KEYS)
     except ValueError as error:
         return {}, Refusal("CredentialsInvalid", f"Secret {where}: {error}")
-    missing = [key for key in CREDENTIAL_KEYS if key not in data]
+    required = CREDENTIAL_KEYS if need_ca else ("tls.crt", "tls.key")
+    missing = [key for key in required if key not in data]
     if missing:
         return {}, Refusal(
             "CredentialsInvalid", f"Secret {where} lacks the key(s) {', '.join(missing)}"
@@ -109,7 +115,8 @@ def connect(
     cluster: str, spec: ClusterSpec, servers: str, secret: Mapping[str, Any] | None, where: str
 ) -> Connection | Refusal:
     """Combine a cluster's spec, its servers and its credentials Secret."""
-    data, problem = credentials(secret, where)
+    public = spec.broker_trust == "PublicRoots"
+    data, problem = credentials(secret, where, need_ca=not public)
     if problem is not None:
         return problem
     principal = operator_principal(data["tls.crt"])
@@ -120,7 +127,7 @@ def connect(
         bootstrap_servers=servers,
         cluster_type=spec.cluster_type,
         ensure_operator_acls=spec.ensure_operator_acls,
-        ca_pem=data["ca.crt"],
+        ca_pem="" if public else data["ca.crt"],
         cert_pem=data["tls.crt"],
         key_pem=data["tls.key"],
         operator_principal=principal,

@@ -19,6 +19,10 @@ CLUSTER_TYPES = ("ApacheKafka", "MskProvisioned", "MskServerless", "MskExpress")
 DELETION_POLICIES = ("Delete", "Orphan")
 MSK_ENDPOINTS = ("Private", "Public", "VpcConnectivity")
 IP_VERSIONS = ("IPv4", "IPv6")
+# How the operator verifies the brokers' certificates: against the Secret's
+# ca.crt, or against the public roots the image trusts (MSK's brokers present
+# certificates from a public CA).
+BROKER_TRUST = ("SecretCA", "PublicRoots")
 TOPIC_NAME = re.compile(r"^[a-zA-Z0-9._-]{1,249}$")
 _HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$")
 
@@ -90,6 +94,7 @@ class _ClusterSchema(_Base):
     clusterType = fields.String(load_default="ApacheKafka", validate=_one_of(CLUSTER_TYPES))
     ensureOperatorAcls = fields.Boolean(load_default=True)
     defaultCompositionRef = fields.Nested(_RefSchema)
+    brokerTrust = fields.String(validate=_one_of(BROKER_TRUST))
 
     @validates_schema
     def _where(self, data: dict[str, Any], **_: Any) -> None:
@@ -141,6 +146,7 @@ class ClusterSpec:
     cluster_type: str
     ensure_operator_acls: bool
     default_composition: str | None
+    broker_trust: str = "SecretCA"
 
 
 def parse_cluster(raw: Mapping[str, Any]) -> ClusterSpec:
@@ -153,6 +159,7 @@ def parse_cluster(raw: Mapping[str, Any]) -> ClusterSpec:
         cluster_type=data["clusterType"],
         ensure_operator_acls=data["ensureOperatorAcls"],
         default_composition=(data.get("defaultCompositionRef") or {}).get("name"),
+        broker_trust=data.get("brokerTrust") or ("PublicRoots" if msk else "SecretCA"),
     )
 
 

@@ -30,7 +30,7 @@ def sync(request: SyncRequest, env: Env) -> dict[str, Any]:
         return answer(parent, {}, [], now, None, True)
     where = f"{env.operator_namespace}/{parent.name}"
     secret = request.related_object(clusters.SECRET_KEY, where)
-    creds, _ = clusters.credentials(secret, where)
+    creds, _ = clusters.credentials(secret, where, need_ca=False)
     principal = clusters.operator_principal(creds["tls.crt"]) if "tls.crt" in creds else None
     budget = env.budget()
     try:

@@ -296,7 +296,6 @@ class CachedClient:
         config = {
             "bootstrap.servers": connection.bootstrap_servers,
             "security.protocol": "SSL",
-            "ssl.ca.pem": connection.ca_pem,
             "ssl.certificate.pem": connection.cert_pem,
             "ssl.key.pem": connection.key_pem,
             "socket.connection.setup.timeout.ms": 5000,
@@ -305,6 +304,10 @@ class CachedClient:
             "log_level": 3,
             "logger": _QuietLogger(),
         }
+        if connection.ca_pem:
+            config["ssl.ca.pem"] = connection.ca_pem
+        else:
+            config["ssl.ca.location"] = "probe"  # the public roots the image trusts
         config.update(extra or {})
         self.admin = AdminClient(config)
 

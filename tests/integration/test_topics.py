@@ -290,3 +290,16 @@ def test_broker_stopped_mid_run_then_converges(world, admin, broker, unique):
     )
     assert obj["status"]["topicId"] == topic_id
     assert describe(admin, name)["partitions"] == 3
+
+
+def test_public_roots_do_not_trust_a_private_broker(world, broker):
+    operator = broker.identity("operator")
+    world.apply(driver.cluster_object("publicroots", broker.bootstrap, brokerTrust="PublicRoots"))
+    world.apply(
+        driver.credentials_secret(
+            "publicroots", "kafka-access", broker.ca_pem, operator.cert_pem, operator.key_pem
+        )
+    )
+    world.sync("KafkaCluster", "publicroots")
+    ready = world.condition("KafkaCluster", "publicroots")
+    assert (ready["status"], ready["reason"]) == ("False", "ClusterUnreachable")

@@ -94,3 +94,50 @@ def test_broker_messages_lose_request_dumps_and_stay_short():
     assert brief(dumped) == "Cluster authorization failed."
     assert len(brief("x" * 1000)) == 300
     assert brief("Topic 'a' already exists.") == "Topic 'a' already exists."
+
+
+@pytest.mark.parametrize(
+    "raw,want",
+    [
+        ({"bootstrapServers": "a:1"}, "SecretCA"),
+        (
+            {"msk": {"clusterArn": "arn:aws:kafka:eu-west-1:123456789012:cluster/a/0a1b2c3d-1"}},
+            "PublicRoots",
+        ),
+        ({"bootstrapServers": "a:1", "brokerTrust": "PublicRoots"}, "PublicRoots"),
+    ],
+    ids=[
+        "own brokers trust the Secret's CA",
+        "MSK brokers present public certificates",
+        "explicit",
+    ],
+)
+def test_broker_trust_defaults_by_where_the_brokers_are(raw, want):
+    assert parse_cluster(raw).broker_trust == want
+
+
+def test_public_roots_need_no_ca_in_the_secret():
+    import base64
+
+    from hooks.core.cluster import connect
+
+    pem = open("tests/fixtures/operator-test.crt").read()
+    key = open("tests/fixtures/operator-test.key").read()
+    secret = {
+        "data": {
+            "tls.crt": base64.b64encode(pem.encode()).decode(),
+            "tls.key": base64.b64encode(key.encode()).decode(),
+        }
+    }
+    public = connect(
+        "c",
+        parse_cluster({"bootstrapServers": "a:1", "brokerTrust": "PublicRoots"}),
+        "a:1",
+        secret,
+        "ns/c",
+    )
+    assert public.ca_pem == "" and public.operator_principal.startswith(
+        "User:CN=kafka-access-operator"
+    )
+    private = connect("c", parse_cluster({"bootstrapServers": "a:1"}), "a:1", secret, "ns/c")
+    assert private.reason == "CredentialsInvalid" and "ca.crt" in private.message
