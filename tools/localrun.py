@@ -3,7 +3,9 @@
 Starts the test broker and the hook under gunicorn on loopback, plays
 Metacontroller for the example KafkaCluster and KafkaTopic in examples/
 until they are Ready, and prints their status and the topic as the broker
-describes it. Everything it starts, it stops (unless --keep).
+describes it; then renders the example KafkaAccess through the services
+composition, syncs its children until it is Ready, and shows the result by
+use. Everything it starts, it stops (unless --keep).
 """
 
 from __future__ import annotations
@@ -59,6 +61,59 @@ def describe_topic(admin: Any, name: str) -> dict[str, Any]:
     }
 
 
+def demonstrate_access(world: driver.World, broker: Broker) -> None:
+    """The orders service of examples/kafkaaccess-services.yaml, under compositions/services.yaml.
+
+    Its KafkaTopics and KafkaACLs are synced through their own hooks until the
+    KafkaAccess is Ready; then the orders certificate produces and consumes
+    where the access says, and is refused where it says nothing.
+    """
+    from confluent_kafka import Consumer, Producer
+
+    composition = yaml.safe_load((REPO / "compositions" / "services.yaml").read_text())
+    access = load("kafkaaccess-services.yaml")
+    world.apply(composition)
+    world.apply(access)
+    key = f"{access['metadata']['namespace']}/{access['metadata']['name']}"
+    world.sync_tree("KafkaAccess", key, driver.ready, timeout=90)
+    show(f"KafkaAccess {key} status", world.status("KafkaAccess", key))
+    for kind, bucket in sorted(world.children_of(world.get("KafkaAccess", key)).items()):
+        for child in sorted(bucket):
+            print(f"  child {kind.split('.')[0]} {child}")
+
+    quiet = {"error_cb": lambda error: None, "message.timeout.ms": 5000}
+    reports: list[Any] = []
+    producer = Producer(broker.client_config("orders", **quiet))
+    for topic in ("team-a.orders.retry", "team-a.orders.created"):
+        producer.produce(topic, b"order 1", on_delivery=lambda e, m: reports.append((m.topic(), e)))
+    producer.flush(10)
+    for topic, error in reports:
+        print(f"  orders produces to {topic}: {'ok' if error is None else error.name()}")
+    consumer = Consumer(
+        broker.client_config(
+            "orders",
+            error_cb=lambda error: None,
+            **{"group.id": "team-a.orders", "auto.offset.reset": "earliest"},
+        )
+    )
+    for topic in ("team-a.orders.retry", "team-a.orders.created"):
+        consumer.subscribe([topic])
+        message = None
+        for _ in range(40):
+            message = consumer.poll(0.25)
+            if message is not None:
+                break
+        error = message.error() if message is not None else None
+        outcome = "no message" if message is None else "ok" if error is None else error.name()
+        print(f"  orders consumes {topic} as group team-a.orders: {outcome}")
+    consumer.close()
+    again = world.sync("KafkaAccess", key)
+    print(
+        "a second sync of the unchanged KafkaAccess: status identical = "
+        f"{again['status'] == world.status('KafkaAccess', key)}"
+    )
+
+
 def run(keep: bool, run_dir: Path) -> int:
     broker = Broker(run_dir / "broker", stop_at_exit=not keep)
     print(f"starting the test broker (Kafka, mutual TLS) in {broker.dir} ...")
@@ -95,6 +150,7 @@ def run(keep: bool, run_dir: Path) -> int:
         print(
             f"\na second sync of the unchanged topic: status identical = {again['status'] == world.status('KafkaTopic', key)}"
         )
+        demonstrate_access(world, broker)
         print(f"hook calls made: {world.calls}")
         return 0
     finally:

@@ -26,6 +26,7 @@ from .composition import (
     ENTRY_VARIABLES,
     EVERYTHING,
     Composition,
+    Limits,
     Pattern,
     covers,
     parse_composition,
@@ -34,7 +35,7 @@ from .composition import (
 )
 from .principal import WILDCARD, PrincipalError, canonical, from_certificate
 from .request import API_VERSION, Parent, SyncRequest, secret_data
-from .specs import TOPIC_NAME, SpecError, _Base, _load, _one_of, _RefSchema
+from .specs import TOPIC_NAME, SpecError, _Base, _ConfigValue, _load, _one_of, _RefSchema
 
 KIND = "KafkaAccess"
 COMPOSITION_KEY = f"KafkaComposition.{API_VERSION}"
@@ -127,15 +128,6 @@ class AccessSpec:
     principal_from: SecretKeyRef | None
     topics: tuple[OwnedTopic, ...]
     access: tuple[Entry, ...]
-
-
-class _ConfigValue(fields.Field):
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
-        from .canonical import config_value
-
-        if isinstance(value, (str, int, float, bool)):
-            return config_value(value)
-        raise ValidationError(f"expected a string, number or boolean, got {type(value).__name__}")
 
 
 class _Principal(fields.String):
@@ -242,7 +234,8 @@ class _EntrySchema(_Base):
                 "give either a profile (with its topics, group, ...) or a resource with operations"
             )
         if "resource" in data:
-            extra = [k for k in ("topics", *list(ENTRY_FIELDS.values())[1:]) if k in data]
+            profile_fields = ("topics", "group", "transactionalId", "applicationId")
+            extra = [k for k in profile_fields if k in data]
             if extra:
                 raise ValidationError(
                     f"{', '.join(extra)} belong to a profile; a plain resource takes operations"
@@ -372,6 +365,11 @@ def _rule(resource: str, **selection: Any) -> dict[str, Any]:
     return {"apiVersion": API_VERSION, "resource": resource, **selection}
 
 
+def _mapping(value: object) -> Mapping[str, Any]:
+    """``value`` if it is an object, else an empty one: related objects are not checked."""
+    return value if isinstance(value, Mapping) else {}
+
+
 def _ref_name(ref: object) -> str | None:
     name = ref.get("name") if isinstance(ref, Mapping) else None
     return name if isinstance(name, str) and name else None
@@ -415,7 +413,7 @@ def _default(
     spec: AccessSpec, request: SyncRequest, found: Mapping[str, Mapping[str, Any]]
 ) -> tuple[str, Mapping[str, Any]] | Failure:
     cluster = request.related_object(CLUSTER_KEY, spec.cluster) if spec.cluster else None
-    named = _ref_name(((cluster or {}).get("spec") or {}).get("defaultCompositionRef"))
+    named = _ref_name(_mapping(_mapping(cluster).get("spec")).get("defaultCompositionRef"))
     if named:
         obj = found.get(named)
         if obj is None:
@@ -426,7 +424,7 @@ def _default(
             )
         return named, obj
     defaults = sorted(
-        n for n, obj in found.items() if (obj.get("spec") or {}).get("default") is True
+        n for n, obj in found.items() if _mapping(obj.get("spec")).get("default") is True
     )
     if len(defaults) > 1 and spec.cluster:
         on_cluster = [n for n in defaults if _composition_cluster(found[n]) in (None, spec.cluster)]
@@ -455,12 +453,12 @@ def _one(
 
 
 def _has_labels(obj: Mapping[str, Any], wanted: Mapping[str, str]) -> bool:
-    labels = (obj.get("metadata") or {}).get("labels") or {}
+    labels = _mapping(_mapping(obj.get("metadata")).get("labels"))
     return all(labels.get(key) == value for key, value in wanted.items())
 
 
 def _composition_cluster(obj: Mapping[str, Any]) -> str | None:
-    return _ref_name((obj.get("spec") or {}).get("clusterRef"))
+    return _ref_name(_mapping(obj.get("spec")).get("clusterRef"))
 
 
 # -- rendering ----------------------------------------------------------------------------
@@ -599,17 +597,21 @@ def _principal(
             return derived
         principal = derived
     if not allowed:
-        instead = (
-            f"; leave it out to run as {canonical(substitute(policy.template, owner))}"
-            if policy.template
-            else ""
-        )
+        templated = _templated(policy.template, owner)
+        instead = f"; leave it out to run as {templated}" if templated else ""
         violations.append(
             f"{where}: KafkaComposition {name} does not let a KafkaAccess {refused}{instead}"
         )
         return None
     assert principal is not None
     return _allowed_principal(where, principal, composition, owner, violations)
+
+
+def _templated(template: str | None, owner: Mapping[str, str]) -> str | None:
+    try:
+        return canonical(substitute(template, owner)) if template else None
+    except PrincipalError:
+        return None  # reported when the template itself is used
 
 
 def _allowed_principal(
@@ -702,7 +704,7 @@ def _topic_name_problem(name: str) -> str | None:
 
 
 def _limited(
-    where: str, value: int | None, limits: Any, composition: Composition, violations: list[str]
+    where: str, value: int | None, limits: Limits, composition: Composition, violations: list[str]
 ) -> int | None:
     if value is None:
         return limits.default
@@ -931,14 +933,14 @@ def kept_children(request: SyncRequest) -> list[dict[str, Any]]:
 
 
 def _stripped(obj: Mapping[str, Any]) -> dict[str, Any]:
-    meta = obj.get("metadata") or {}
+    meta = _mapping(obj.get("metadata"))
     kept: dict[str, Any] = {"name": meta.get("name")}
     if meta.get("namespace"):
         kept["namespace"] = meta["namespace"]
-    if meta.get("labels"):
+    if _mapping(meta.get("labels")):
         kept["labels"] = dict(meta["labels"])
     annotations = {
-        k: v for k, v in (meta.get("annotations") or {}).items() if k not in LAST_APPLIED
+        k: v for k, v in _mapping(meta.get("annotations")).items() if k not in LAST_APPLIED
     }
     if annotations:
         kept["annotations"] = annotations
@@ -972,11 +974,11 @@ def child_state(desired: Mapping[str, Any], request: SyncRequest) -> ChildState:
         return ChildState(
             kind, meta["name"], False, "WaitingForChild", f"{label} does not exist yet"
         )
-    seen = observed.get("metadata") or {}
-    status = observed.get("status") or {}
+    seen = _mapping(observed.get("metadata"))
+    status = _mapping(observed.get("status"))
     if seen.get("deletionTimestamp"):
         return ChildState(kind, meta["name"], False, "Deleting", f"{label} is being deleted")
-    if not _within(desired.get("spec") or {}, observed.get("spec") or {}):
+    if not applied(desired.get("spec") or {}, observed.get("spec") or {}):
         return ChildState(
             kind,
             meta["name"],
@@ -1007,11 +1009,11 @@ def child_state(desired: Mapping[str, Any], request: SyncRequest) -> ChildState:
     )
 
 
-def _within(desired: Any, observed: Any) -> bool:
-    """Whether ``observed`` holds everything ``desired`` says (defaults may add more)."""
+def applied(desired: Any, observed: Any) -> bool:
+    """Whether ``observed`` holds everything ``desired`` says (API defaults may add more)."""
     if isinstance(desired, Mapping):
         return isinstance(observed, Mapping) and all(
-            key in observed and _within(value, observed[key]) for key, value in desired.items()
+            key in observed and applied(value, observed[key]) for key, value in desired.items()
         )
     return desired == observed
 

@@ -26,7 +26,15 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from . import canonical
 from .acl import CLUSTER_NAME, OPERATIONS, PATTERN_TYPES, RESOURCE_TYPES
-from .specs import DELETION_POLICIES, DeletionPolicy, _Base, _load, _one_of, _RefSchema
+from .specs import (
+    DELETION_POLICIES,
+    DeletionPolicy,
+    _Base,
+    _ConfigValue,
+    _load,
+    _one_of,
+    _RefSchema,
+)
 
 KIND = "KafkaComposition"
 EVERYTHING = "*"
@@ -276,13 +284,6 @@ class _Number(fields.Field):
             return Decimal(canonical.config_value(value))
         except InvalidOperation as error:
             raise ValidationError(f"expected a number, got {value!r}") from error
-
-
-class _ConfigValue(fields.Field):
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
-        if isinstance(value, (str, int, float, bool)):
-            return canonical.config_value(value)
-        raise ValidationError(f"expected a string, number or boolean, got {type(value).__name__}")
 
 
 class _ConfigRuleSchema(_Base):

@@ -90,7 +90,7 @@ def _log_changes(log: Any, request: SyncRequest, shown: Sequence[Mapping[str, An
         before = observed.get(key)
         if before is None:
             log.info("child added", extra={"child": f"{key[0]} {key[1]}"})
-        elif before.get("spec") != child["spec"]:
+        elif not accesses.applied(child["spec"], before.get("spec")):
             log.info("child changed", extra={"child": f"{key[0]} {key[1]}"})
     for kind, key in sorted(set(observed) - wanted):
         log.info("child removed", extra={"child": f"{kind} {key}"})

@@ -830,3 +830,42 @@ def test_spec_errors(case, reason, spec, want):
 
     assert failure.reason == "InvalidSpec", reason
     assert want in failure.message, f"{reason}: {failure.message}"
+
+
+# -- malformed related objects ------------------------------------------------------
+
+JUNK = [
+    None,
+    3,
+    "x",
+    [1],
+    {"spec": 3},
+    {"spec": {"default": "yes", "clusterRef": 5}},
+    {"metadata": 3},
+]
+
+
+@pytest.mark.parametrize("junk", JUNK, ids=repr)
+def test_malformed_related_objects_are_reported_never_raised(junk):
+    """Related objects arrive unchecked; a broken one is a condition, not a crash."""
+    for spec in (
+        {"clusterRef": {"name": "local"}},
+        {"compositionSelector": {"matchLabels": {"a": "b"}}},
+        {"compositionRef": {"name": "other"}},
+        {"compositionRef": {"name": "rules"}, "principalFrom": {"secretKeyRef": {"name": "s"}}},
+    ):
+        related = {f"KafkaCluster.{GV}": {"local": junk}, "Secret.v1": {"team-a/s": junk}}
+        comps = {"rules": composition(), "other": junk}
+        body = {
+            "parent": {
+                "apiVersion": GV,
+                "kind": "KafkaAccess",
+                "metadata": {"name": "orders", "namespace": "team-a"},
+                "spec": spec,
+            },
+            "related": {COMPOSITIONS: comps, **related},
+        }
+
+        outcome = access.render(parse_sync(body, "KafkaAccess"))
+
+        assert isinstance(outcome, access.Rendering | access.Failure)
