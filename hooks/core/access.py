@@ -264,7 +264,9 @@ class _AccessSchema(_Base):
             raise ValidationError("give compositionRef or compositionSelector, not both")
         if "principal" in data and "principalFrom" in data:
             raise ValidationError("give principal or principalFrom, not both")
-        names = [t.get("name") for t in data.get("topics") or () if isinstance(t, dict)]
+        names = [
+            t["name"] for t in data.get("topics") or () if isinstance(t, dict) and isinstance(t.get("name"), str)
+        ]
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
             raise ValidationError(f"each topic is listed once; repeated: {', '.join(repeated)}")
@@ -587,7 +589,8 @@ def _principal(
                 "CompositionInvalid", f"KafkaComposition {name}: principal.template: {error}"
             )
     if spec.principal is not None:
-        where, allowed, principal = "principal", policy.allow_principal, spec.principal
+        where, allowed = "principal", policy.allow_principal
+        principal: str | None = spec.principal
         refused = "name its principal"
     else:
         where, allowed = "principalFrom", policy.allow_principal_from
@@ -659,7 +662,8 @@ def _from_secret(ref: SecretKeyRef | None, request: SyncRequest) -> str | Failur
 def _topics(
     spec: AccessSpec, composition: Composition, owner: Mapping[str, str], violations: list[str]
 ) -> tuple[DesiredTopic, ...]:
-    policy, out, seen = composition.topics, [], {}
+    policy, out = composition.topics, []
+    seen: dict[str, Any] = {}
     allowed = [Pattern.parse(substitute(p, owner)) for p in policy.allowed_names]
     for index, topic in enumerate(spec.topics):
         where = f"topics[{index}]"

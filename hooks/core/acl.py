@@ -127,7 +127,7 @@ class Binding:
         values = [raw.get(key) for key in (*keys, "operation", "permission")]
         if not all(isinstance(value, str) and value for value in values):
             return None
-        binding = cls(*values)
+        binding = cls(*(str(value) for value in values))
         if (
             binding.resource_type not in RESOURCE_TYPES
             or binding.pattern_type not in PATTERN_TYPES

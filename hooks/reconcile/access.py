@@ -55,7 +55,7 @@ def sync(request: SyncRequest, env: Env) -> dict[str, Any]:
             extra={"reason": outcome.reason, "kept": len(shown), "error": outcome.message},
         )
     ready = conditions[0].status == "True"
-    resync = RESYNC_HEALTHY if ready else RESYNC_ERROR
+    resync: float | None = RESYNC_HEALTHY if ready else RESYNC_ERROR
     if isinstance(outcome, accesses.Failure):
         resync = None  # a change to the spec, composition or Secret syncs again
     return answer(parent, fields, conditions, now, resync, children=shown)
@@ -92,5 +92,5 @@ def _log_changes(log: Any, request: SyncRequest, shown: Sequence[Mapping[str, An
             log.info("child added", extra={"child": f"{key[0]} {key[1]}"})
         elif not accesses.applied(child["spec"], before.get("spec")):
             log.info("child changed", extra={"child": f"{key[0]} {key[1]}"})
-    for kind, key in sorted(set(observed) - wanted):
-        log.info("child removed", extra={"child": f"{kind} {key}"})
+    for kind, name in sorted(set(observed) - wanted):
+        log.info("child removed", extra={"child": f"{kind} {name}"})

@@ -95,7 +95,7 @@ class BoundLogger(logging.LoggerAdapter):
     def applied(self, change: str) -> None:
         self.info("applied change", extra={"change": change})
         if self.metrics is not None:
-            self.metrics.changes.labels(self.extra["kind"]).inc()
+            self.metrics.changes.labels((self.extra or {}).get("kind")).inc()
 
     def refused(self, change: str, reason: str, error: str) -> None:
         self.warning(
@@ -105,7 +105,7 @@ class BoundLogger(logging.LoggerAdapter):
 
     def kafka_error(self, reason: str) -> None:
         if self.metrics is not None:
-            self.metrics.kafka_errors.labels(self.extra["kind"], reason).inc()
+            self.metrics.kafka_errors.labels((self.extra or {}).get("kind"), reason).inc()
 
 
 def bind(env_or_logger: Any, parent: Parent) -> BoundLogger:

@@ -293,7 +293,7 @@ class CachedClient:
         self.bootstrap = connection.bootstrap_servers
         self._last_error: str | None = None
         self._lock = threading.Lock()
-        config = {
+        config: dict[str, Any] = {
             "bootstrap.servers": connection.bootstrap_servers,
             "security.protocol": "SSL",
             "ssl.certificate.pem": connection.cert_pem,
@@ -425,8 +425,8 @@ def _acl_filter(found: BindingFilter) -> AclBindingFilter:
         _RESOURCE_TYPES[pattern.resource_type],
         pattern.name,
         _PATTERN_TYPES[pattern.pattern_type],
-        found.principal,
-        None,
+        found.principal,  # type: ignore[arg-type]  # None matches any principal
+        None,  # type: ignore[arg-type]  # None matches any host
         AclOperation.ANY,
         AclPermissionType.ANY,
     )
