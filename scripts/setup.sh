@@ -18,8 +18,8 @@ fi
 
 PYTHON="${PYTHON:-python3}"
 stamp=.cache/requirements.sha256
-sum=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
+sum=$( (cat requirements.txt requirements-dev.txt; "$PYTHON" -c 'import sys; print(sys.executable)') | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ]; then
-  "$PYTHON" -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+  "$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore -r requirements-dev.txt
   mkdir -p .cache && echo "$sum" > "$stamp"
 fi

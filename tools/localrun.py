@@ -61,15 +61,20 @@ def describe_topic(admin: Any, name: str) -> dict[str, Any]:
     }
 
 
-def demonstrate_access(world: driver.World, broker: Broker) -> None:
+def demonstrate_access(world: driver.World, broker: Broker) -> bool:
     """The orders service of examples/kafkaaccess-services.yaml, under compositions/services.yaml.
 
     Its KafkaTopics and KafkaACLs are synced through their own hooks until the
     KafkaAccess is Ready; then the orders certificate produces and consumes
-    where the access says, and is refused where it says nothing.
+    where the access says, and is refused where it says nothing. Returns
+    whether every outcome was the expected one.
     """
     from confluent_kafka import Consumer, Producer
 
+    print(
+        "\n== a KafkaAccess: examples/kafkaaccess-services.yaml under compositions/services.yaml"
+        "\n   (its topics are team-a.orders.*, separate from the KafkaTopic orders.created above)"
+    )
     composition = yaml.safe_load((REPO / "compositions" / "services.yaml").read_text())
     access = load("kafkaaccess-services.yaml")
     world.apply(composition)
@@ -81,14 +86,16 @@ def demonstrate_access(world: driver.World, broker: Broker) -> None:
         for child in sorted(bucket):
             print(f"  child {kind.split('.')[0]} {child}")
 
+    print("\nproving it with the orders service's own certificate:")
     quiet = {"error_cb": lambda error: None, "message.timeout.ms": 5000}
     reports: list[Any] = []
     producer = Producer(broker.client_config("orders", **quiet))
     for topic in ("team-a.orders.retry", "team-a.orders.created"):
         producer.produce(topic, b"order 1", on_delivery=lambda e, m: reports.append((m.topic(), e)))
     producer.flush(10)
-    for topic, error in reports:
-        print(f"  orders produces to {topic}: {'ok' if error is None else error.name()}")
+    outcomes = {
+        ("produce", topic): "ok" if error is None else error.name() for topic, error in reports
+    }
     consumer = Consumer(
         broker.client_config(
             "orders",
@@ -104,14 +111,34 @@ def demonstrate_access(world: driver.World, broker: Broker) -> None:
             if message is not None:
                 break
         error = message.error() if message is not None else None
-        outcome = "no message" if message is None else "ok" if error is None else error.name()
-        print(f"  orders consumes {topic} as group team-a.orders: {outcome}")
+        outcomes[("consume", topic)] = (
+            "no message" if message is None else "ok" if error is None else error.name()
+        )
     consumer.close()
+    expected = {
+        ("produce", "team-a.orders.retry"): ("ok", "the access grants produce"),
+        ("produce", "team-a.orders.created"): ("ok", "the access grants produce"),
+        ("consume", "team-a.orders.retry"): (
+            "ok",
+            "the access grants consume as group team-a.orders",
+        ),
+        ("consume", "team-a.orders.created"): (
+            "TOPIC_AUTHORIZATION_FAILED",
+            "the access grants no consume here, so the broker refuses it",
+        ),
+    }
+    good = True
+    for (verb, topic), (want, why) in expected.items():
+        got = outcomes.get((verb, topic), "no answer")
+        verdict = "as expected" if got == want else f"UNEXPECTED, wanted {want}"
+        good &= got == want
+        print(f"  orders {verb}s {topic}: {got} ({verdict}: {why})")
     again = world.sync("KafkaAccess", key)
     print(
         "a second sync of the unchanged KafkaAccess: status identical = "
         f"{again['status'] == world.status('KafkaAccess', key)}"
     )
+    return good
 
 
 def run(keep: bool, run_dir: Path) -> int:
@@ -150,13 +177,18 @@ def run(keep: bool, run_dir: Path) -> int:
         print(
             f"\na second sync of the unchanged topic: status identical = {again['status'] == world.status('KafkaTopic', key)}"
         )
-        demonstrate_access(world, broker)
+        good = demonstrate_access(world, broker)
         print(f"hook calls made: {world.calls}")
-        return 0
+        return 0 if good else 1
     finally:
         server.stop()
         if keep:
-            print(f"\nbroker left running: python scripts/testbroker.py stop --dir {broker.dir}")
+            print(
+                f"\nbroker left running at {broker.bootstrap}; its certificates and"
+                f" connection details are in {broker.dir}/pki and {broker.dir}/broker.json."
+                f"\nstop it with: python3 scripts/testbroker.py stop --dir {broker.dir}"
+                "\n(the next scripts/run-local replaces it with a fresh broker)"
+            )
         else:
             broker.stop()
 
