@@ -46,7 +46,10 @@ DEFAULTS: dict[str, Any] = {
     "HOOK_TOKEN": None,
     "BUDGET_SECONDS": 7.0,
     "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
-    "MAX_CONCURRENT": 16,
+    # One thread fewer than gunicorn gives a worker, so a spare thread is always
+    # free to answer 429 at once instead of letting a call wait in the queue
+    # past Metacontroller's timeout.
+    "MAX_CONCURRENT": max(1, int(os.environ.get("GUNICORN_THREADS") or 4) - 1),
     "LOG_LEVEL": "INFO",
     "CLIENTS": None,
     "CLOCK": None,
@@ -164,8 +167,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             return response
         started = time.monotonic()
         outcome = "ok"
+        body: Any = None
         try:
-            body = request.get_json(silent=True)
+            try:
+                body = request.get_json(silent=True)
+            except RecursionError:
+                body = None
             if body is None:
                 outcome = "bad_request"
                 return _error(400, "expected a JSON body with Content-Type: application/json")
@@ -180,7 +187,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             raise
         except Exception:
             outcome = "error"
-            logger.exception("hook failed", extra={"fields": {"kind": spec.kind, "hook": hook}})
+            logger.exception(
+                "hook failed",
+                extra={"fields": {"kind": spec.kind, "hook": hook, **_identity(body)}},
+            )
             return _error(500, "the hook failed; see its log")
         finally:
             slots.release()
@@ -188,6 +198,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             metrics.latency.labels(spec.kind, hook).observe(time.monotonic() - started)
 
     return app
+
+
+def _identity(body: Any) -> dict[str, Any]:
+    """The parent's namespace and name, if the body has them, for a log line."""
+    parent = body.get("parent") if isinstance(body, dict) else None
+    meta = parent.get("metadata") if isinstance(parent, dict) else None
+    if not isinstance(meta, dict):
+        return {}
+    return {k: meta[k] for k in ("namespace", "name") if isinstance(meta.get(k), str)}
 
 
 def _error(code: int, message: str) -> Any:

@@ -50,9 +50,10 @@ def render(
     ``previous`` is the parent's current ``status.conditions``; missing or
     malformed entries count as no previous condition.
     """
+    history = previous if isinstance(previous, (list, tuple)) else ()
     before = {
         item.get("type"): item
-        for item in previous or ()
+        for item in history
         if isinstance(item, Mapping) and isinstance(item.get("type"), str)
     }
     out = []

@@ -44,9 +44,12 @@ _ALIASES = {
     "GN": NameOID.GIVEN_NAME.dotted_string,
     "SN": NameOID.SURNAME.dotted_string,
 }
-_SPECIAL = ',+"\\<>;'
+# Java escapes these anywhere in a value (X500Principal, RFC 2253 form).
+_SPECIAL = ',=+<>#;"\\'
 # DER tags for the string types of attributes people write by hand.
 _IA5_TYPES = {NameOID.EMAIL_ADDRESS.dotted_string, NameOID.DOMAIN_COMPONENT.dotted_string}
+# UTF8String, PrintableString and IA5String: the tags Java prints as text.
+_TEXT_TAGS = {0x0C, 0x13, 0x16}
 _PRINTABLE_TYPES = {NameOID.COUNTRY_NAME.dotted_string, NameOID.SERIAL_NUMBER.dotted_string}
 
 
@@ -63,6 +66,12 @@ def canonical(text: str) -> str:
     it (``User:*``, ``User:alice``) is returned with the prefix ensured.
     Raises ``PrincipalError`` with the reason when a subject is malformed.
     """
+    bad = next((i for i, c in enumerate(text) if ord(c) < 0x20 or ord(c) == 0x7F), None)
+    if bad is not None:
+        raise PrincipalError(
+            f"principal {text!r} has a control character at position {bad}; "
+            "Kafka principals cannot contain one"
+        )
     body = text.strip()
     kind, sep, rest = body.partition(":")
     if sep and "=" not in kind:
@@ -131,14 +140,14 @@ def _format_der_ava(oid: str, value: object, tag: int) -> str:
 
 
 def _format_hex(oid: str, der: bytes) -> str:
-    if oid in _KEYWORDS:
+    if oid in _KEYWORDS and der[0] in _TEXT_TAGS:
         size = der[1]
         start = 2 if size < 0x80 else 2 + (size & 0x7F)
         try:
             return f"{_KEYWORDS[oid]}={_escape(der[start:].decode('utf-8'))}"
         except UnicodeDecodeError:
             pass
-    return f"{oid}=#{der.hex()}"
+    return f"{_KEYWORDS.get(oid, oid)}=#{der.hex()}"
 
 
 def _der(tag: int, content: bytes) -> bytes:
@@ -150,14 +159,18 @@ def _der(tag: int, content: bytes) -> bytes:
 
 
 def _escape(value: str) -> str:
-    out = []
-    for index, char in enumerate(value):
-        first, last = index == 0, index == len(value) - 1
-        if char in _SPECIAL or (first and char in "# ") or (last and char == " "):
-            out.append("\\" + char)
-        else:
-            out.append(char)
-    return "".join(out)
+    """Escape a value as Java does: specials anywhere, every leading and trailing space."""
+    escaped = ["\\" + char if char in _SPECIAL else char for char in value]
+    lead = 0
+    while lead < len(value) and value[lead] in " \r":
+        lead += 1
+    trail = len(value) - 1
+    while trail >= lead and value[trail] in " \r":
+        trail -= 1
+    return "".join(
+        "\\" + part if (index < lead or index > trail) else part
+        for index, part in enumerate(escaped)
+    )
 
 
 def _split_unescaped(text: str, separators: str) -> list[tuple[str, str]]:
@@ -211,9 +224,9 @@ def _attribute(pair: str, original: str) -> tuple[str, str | bytes]:
         oid = _BY_KEYWORD[upper]
     elif upper in _ALIASES:
         oid = _ALIASES[upper]
-    elif upper.startswith("OID."):
+    elif upper.startswith("OID.") and _is_oid(key[4:]):
         oid = key[4:]
-    elif all(part.isdigit() for part in key.split(".")):
+    elif _is_oid(key):
         oid = key
     else:
         raise PrincipalError(
@@ -228,15 +241,31 @@ def _attribute(pair: str, original: str) -> tuple[str, str | bytes]:
     return oid, _unescape(stripped, original)
 
 
+def _is_oid(text: str) -> bool:
+    parts = text.split(".")
+    return len(parts) >= 2 and all(part.isdigit() for part in parts)
+
+
 def _hex_value(text: str, original: str) -> bytes:
     """A ``#``-prefixed value is the hex of a DER-encoded string."""
     try:
         der = bytes.fromhex(text[1:])
     except ValueError as error:
         raise PrincipalError(f"subject {original!r}: {text!r} is not valid hex") from error
-    if len(der) < 2:
-        raise PrincipalError(f"subject {original!r}: {text!r} is too short for DER")
+    if len(der) < 2 or _der_length(der) != len(der):
+        raise PrincipalError(f"subject {original!r}: {text!r} is not one DER-encoded value")
     return der
+
+
+def _der_length(der: bytes) -> int:
+    """The total length a DER value's header announces, or -1 if it cannot."""
+    size = der[1]
+    if size < 0x80:
+        return 2 + size
+    count = size & 0x7F
+    if count == 0 or len(der) < 2 + count:
+        return -1
+    return 2 + count + int.from_bytes(der[2 : 2 + count], "big")
 
 
 def _parse_rfc2253(body: str) -> list[list[tuple[str, str | bytes]]]:

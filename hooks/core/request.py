@@ -74,7 +74,7 @@ def parse_parent(body: object, kind: str) -> Parent:
     meta = parent.get("metadata")
     if not isinstance(meta, Mapping) or not isinstance(meta.get("name"), str):
         raise RequestError("the parent has no metadata.name")
-    spec = parent.get("spec", {})
+    spec = parent.get("spec") or {}
     status = parent.get("status") or {}
     labels = meta.get("labels") or {}
     if not isinstance(spec, Mapping) or not isinstance(status, Mapping):

@@ -6,6 +6,7 @@ names every bad field and what was expected, ready for a status condition.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -167,13 +168,24 @@ class _ConfigValue(fields.Field):
     """A config value: a string, an integer, a decimal or a boolean."""
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValidationError(f"expected a finite number, got {value!r}")
+        if isinstance(value, str):
+            no_controls(value)
         if isinstance(value, (str, int, float, bool)):
             return canonical.config_value(value)
         raise ValidationError(f"expected a string, number or boolean, got {type(value).__name__}")
 
 
+def no_controls(value: str) -> None:
+    """Refuse control characters: librdkafka cuts strings at NUL, brokers reject the rest."""
+    bad = next((i for i, c in enumerate(value) if ord(c) < 0x20 or ord(c) == 0x7F), None)
+    if bad is not None:
+        raise ValidationError(f"{value!r} has a control character at position {bad}")
+
+
 def _topic_name(value: str) -> None:
-    if not TOPIC_NAME.match(value) or value in (".", ".."):
+    if not TOPIC_NAME.fullmatch(value) or value in (".", ".."):
         raise ValidationError(
             f"{value!r} is not a Kafka topic name: use 1 to 249 of a-z, A-Z, 0-9, '.', '_', '-'"
         )
@@ -188,7 +200,9 @@ class _TopicSchema(_Base):
     topicName = fields.String(validate=_topic_name)
     partitions = fields.Integer(strict=True, validate=validate.Range(min=1, max=100000))
     replicationFactor = fields.Integer(strict=True, validate=validate.Range(min=1, max=32767))
-    config = fields.Dict(keys=fields.String(validate=validate.Length(min=1)), values=_ConfigValue())
+    config = fields.Dict(
+        keys=fields.String(validate=[validate.Length(min=1), no_controls]), values=_ConfigValue()
+    )
     deletionPolicy = fields.String(load_default="Delete", validate=_one_of(DELETION_POLICIES))
     adoptExisting = fields.Boolean(load_default=False)
 

@@ -57,16 +57,25 @@ class Memory:
     managed_config_keys: tuple[str, ...] = ()
     # Set when this resource created the topic but has not yet seen its id.
     pending_creation: bool = False
+    # The KafkaCluster the topic lives on; None in status written before it was kept.
+    cluster: str | None = None
 
     @classmethod
     def from_status(cls, status: Mapping[str, Any]) -> Memory:
-        keys = status.get("managedConfigKeys") or ()
+        keys = status.get("managedConfigKeys")
+        keys = keys if isinstance(keys, list) else ()
         return cls(
             topic_name=_str_or_none(status.get("topicName")),
             topic_id=_str_or_none(status.get("topicId")),
+            cluster=_str_or_none(status.get("cluster")),
             managed_config_keys=tuple(sorted(k for k in keys if isinstance(k, str))),
             pending_creation=status.get("pendingCreation") is True,
         )
+
+    @property
+    def holds_topic(self) -> bool:
+        """Whether this resource created or adopted a topic it must keep track of."""
+        return bool(self.topic_id or self.pending_creation)
 
 
 def _str_or_none(value: object) -> str | None:
@@ -83,10 +92,30 @@ class TopicPlan:
 
 
 def target_name(spec: TopicSpec, memory: Memory) -> str:
-    """The topic to observe: the recorded one once it exists, renames refused."""
-    if memory.topic_id and memory.topic_name:
+    """The topic to observe: the recorded one once created, renames refused."""
+    if memory.holds_topic and memory.topic_name:
         return memory.topic_name
     return spec.topic_name
+
+
+def target_cluster(spec: TopicSpec, memory: Memory) -> str:
+    """The cluster to act on: the recorded one once a topic was created there."""
+    if memory.holds_topic and memory.cluster:
+        return memory.cluster
+    return spec.cluster
+
+
+def cluster_change(spec: TopicSpec, memory: Memory) -> Refusal | None:
+    """A clusterRef change after the topic exists is refused: topics do not move."""
+    recorded = target_cluster(spec, memory)
+    if recorded == spec.cluster:
+        return None
+    return Refusal(
+        "ClusterChangeRefused",
+        f"clusterRef: {spec.cluster!r} differs from {recorded!r}, where topic "
+        f"{memory.topic_name} lives; a topic cannot move between clusters, so set "
+        "clusterRef back, or create a new KafkaTopic for the other cluster",
+    )
 
 
 def plan(
@@ -218,6 +247,8 @@ def status(state: TopicState, memory: Memory) -> tuple[dict[str, Any], list[cond
         )
     )
     fields: dict[str, Any] = {"topicName": plan_.topic}
+    if owned or (plan_.ownership == "create" and not failures):
+        fields["cluster"] = state.spec.cluster
     if owned and observed is not None:
         dynamic = {k for k, e in observed.config.items() if e.source == DYNAMIC_TOPIC}
         still_set = (
@@ -272,6 +303,8 @@ def _remembered(memory: Memory) -> dict[str, Any]:
         fields["topicId"] = memory.topic_id
     if memory.topic_name:
         fields["topicName"] = memory.topic_name
+    if memory.cluster:
+        fields["cluster"] = memory.cluster
     if memory.managed_config_keys:
         fields["managedConfigKeys"] = list(memory.managed_config_keys)
     if memory.pending_creation:
@@ -284,7 +317,8 @@ def remembered_status(status_: Mapping[str, Any], spec_name: str | None) -> dict
     fields = _remembered(Memory.from_status(status_))
     if "topicName" not in fields and spec_name:
         fields["topicName"] = spec_name
-    for key in ("partitions", "replicationFactor", "config"):
-        if key in status_:
-            fields[key] = status_[key]
+    for key, kind in (("partitions", int), ("replicationFactor", int), ("config", dict)):
+        value = status_.get(key)
+        if isinstance(value, kind) and not isinstance(value, bool):
+            fields[key] = value
     return fields

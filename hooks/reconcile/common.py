@@ -68,7 +68,8 @@ def answer(
 
 def previous_condition(parent: Parent, kind: str) -> cond.Condition | None:
     """The parent's current condition of ``kind``, to carry when nothing was observed."""
-    for item in parent.status.get("conditions") or ():
+    history = parent.status.get("conditions")
+    for item in history if isinstance(history, list) else ():
         if isinstance(item, Mapping) and item.get("type") == kind:
             status = item.get("status")
             if status in ("True", "False", "Unknown"):

@@ -28,12 +28,18 @@ KIND = "KafkaTopic"
 
 
 def customize(parent: Parent, env: Env) -> dict[str, Any]:
-    """Ask for the KafkaCluster and its credentials Secret; nothing if the spec has no clusterRef."""
+    """Ask for the KafkaCluster and its credentials Secret.
+
+    Also the cluster recorded in status, where the topic lives, when the spec
+    now names another; nothing when neither names a cluster.
+    """
     ref = parent.spec.get("clusterRef")
-    name = ref.get("name") if isinstance(ref, dict) else None
-    if not isinstance(name, str) or not name:
-        return {"relatedResources": []}
-    return {"relatedResources": clusters.related_rules(name, env.operator_namespace)}
+    names = [ref.get("name") if isinstance(ref, dict) else None]
+    names.append(topics.Memory.from_status(parent.status).cluster)
+    rules = []
+    for name in dict.fromkeys(n for n in names if isinstance(n, str) and n):
+        rules.extend(clusters.related_rules(name, env.operator_namespace))
+    return {"relatedResources": rules}
 
 
 def sync(request: SyncRequest, env: Env) -> dict[str, Any]:
@@ -49,7 +55,11 @@ def sync(request: SyncRequest, env: Env) -> dict[str, Any]:
             )
         return _unobserved(parent, now, Refusal("InvalidSpec", str(error)), request.finalizing)
 
-    connection = clusters.connection(request, spec.cluster, env.operator_namespace)
+    moved = topics.cluster_change(spec, memory)
+    if moved is not None and not request.finalizing:
+        return _unobserved(parent, now, moved, False, spec)
+    cluster = topics.target_cluster(spec, memory)
+    connection = clusters.connection(request, cluster, env.operator_namespace)
     if isinstance(connection, Refusal):
         if request.finalizing and not memory.topic_id and not memory.pending_creation:
             return answer(
@@ -192,13 +202,13 @@ def _unobserved(
     """An answer for a sync that could not observe the topic: keep what is remembered."""
     fields = topics.remembered_status(parent.status, spec.topic_name if spec else None)
     previous = previous_condition(parent, "Ready")
+    # A spec the hook refuses says nothing new about the topic itself.
+    refused_spec = problem.reason in ("InvalidSpec", "ClusterChangeRefused")
     ready = (
-        previous
-        if problem.reason == "InvalidSpec" and previous
-        else cond.not_ready(problem.reason, problem.message)
+        previous if refused_spec and previous else cond.not_ready(problem.reason, problem.message)
     )
     conditions = [ready, cond.not_synced(problem.reason, problem.message)]
-    resync = None if problem.reason == "InvalidSpec" else RESYNC_ERROR
+    resync = None if refused_spec else RESYNC_ERROR
     if finalizing:
         return answer(parent, fields, conditions, now, resync or RESYNC_ERROR, False)
     return answer(parent, fields, conditions, now, resync)

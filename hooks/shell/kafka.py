@@ -270,6 +270,16 @@ class AdminPort:
 
 
 _MESSAGE_LIMIT = 300
+# librdkafka's timings and counters differ on every attempt; a condition must not.
+_UNSTEADY = re.compile(
+    r"\s*\(after \d+ms in state [A-Z_]+[^)]*\)|,?\s*\d+ identical error\(s\) suppressed"
+)
+
+
+def steady(message: str) -> str:
+    """A connection error without the parts that change from one attempt to the next."""
+    return _UNSTEADY.sub("", message).strip()
+
 _REQUEST_DUMP = re.compile(r"[\s:]*(Request\s+)?Request\(.*$", re.DOTALL)
 
 
@@ -312,15 +322,17 @@ class CachedClient:
         self.admin = AdminClient(config)
 
     def _on_error(self, error: KafkaError) -> None:
+        if error.code() == KafkaError._ALL_BROKERS_DOWN:
+            return  # a summary of the errors that matter, which arrive on their own
         with self._lock:
-            self._last_error = error.str()
+            self._last_error = steady(error.str())
 
     def unavailable_message(self, what: str) -> str:
         self.admin.poll(0)  # serve pending error callbacks
         with self._lock:
             last = self._last_error
         detail = f"; last connection error: {last}" if last and last not in what else ""
-        return f"brokers {self.bootstrap} did not answer: {what}{detail}"
+        return f"brokers {self.bootstrap} did not answer: {steady(what)}{detail}"
 
 
 class _QuietLogger:
@@ -333,6 +345,19 @@ class _QuietLogger:
         return self.log
 
 
+class RefusingPort:
+    """A port for credentials the client cannot use: every call fails with the reason."""
+
+    def __init__(self, message: str):
+        self._message = message
+
+    def __getattr__(self, name: str) -> Any:
+        def refuse(*args: Any, **kwargs: Any) -> Any:
+            raise KafkaRequestError("CREDENTIALS_INVALID", self._message)
+
+        return refuse
+
+
 class ClientCache:
     """One ``AdminClient`` per cluster and credentials, shared by the threads of a worker."""
 
@@ -342,8 +367,17 @@ class ClientCache:
         self._clients: OrderedDict[str, CachedClient] = OrderedDict()
         self._lock = threading.Lock()
 
-    def port(self, connection: Connection) -> AdminPort:
-        return AdminPort(self.client(connection))
+    def port(self, connection: Connection) -> AdminPort | RefusingPort:
+        try:
+            return AdminPort(self.client(connection))
+        except KafkaException as error:
+            # librdkafka refuses the TLS settings themselves; its text may quote them.
+            code = error.args[0].name() if error.args and isinstance(error.args[0], KafkaError) else "UNKNOWN"
+            return RefusingPort(
+                f"the Kafka client refused the operator's credentials of KafkaCluster "
+                f"{connection.cluster} ({code}): check that tls.key is the unencrypted PEM "
+                "private key of tls.crt and that ca.crt holds PEM certificates"
+            )
 
     def client(self, connection: Connection) -> CachedClient:
         key = _fingerprint(connection)

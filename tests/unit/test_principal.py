@@ -61,6 +61,31 @@ CASES = [
     ),
     ("plus in value", "CN=a\\+b", "User:CN=a\\+b", "an escaped plus stays escaped"),
     ("leading hash", "CN=\\#a", "User:CN=\\#a", "a leading '#' is escaped"),
+    (
+        "equals and hash",
+        r"CN=a\=b\#c,OU=x",
+        r"User:CN=a\=b\#c,OU=x",
+        "Java escapes '=' and '#' anywhere",
+    ),
+    (
+        "unescaped equals",
+        "CN=a=b,OU=x",
+        r"User:CN=a\=b,OU=x",
+        "a bare '=' inside a value is escaped",
+    ),
+    (
+        "leading spaces",
+        r"CN=\ \ two,OU=x",
+        r"User:CN=\ \ two,OU=x",
+        "every leading space is escaped",
+    ),
+    (
+        "trailing spaces",
+        r"CN=two\ \ ,OU=x",
+        r"User:CN=two\ \ ,OU=x",
+        "every trailing space is escaped",
+    ),
+    ("hex octet string", "CN=#0403616263", "User:CN=#0403616263", "a non-text DER value stays hex"),
     ("wildcard", "User:*", "User:*", "the wildcard principal"),
     ("plain name", "alice", "User:alice", "a non-DN principal keeps its name"),
     ("other type", "Group:admins", "Group:admins", "another principal type keeps its prefix"),
@@ -86,6 +111,11 @@ def test_canonical_is_a_fixed_point(case, text, want, reason):
         ("CN=a\\", "lone backslash"),
         ("User:", "no name"),
         (":x", "no type"),
+        ("CN=a\x00,OU=b", "control character"),
+        ("CN=a\n", "control character"),
+        ("OID.abc=x", "unknown attribute type"),
+        ("OID.=x", "unknown attribute type"),
+        ("CN=#0c99ffff", "not one DER-encoded value"),
     ],
 )
 def test_malformed_subjects_say_why(text, fragment):
