@@ -53,10 +53,15 @@ def access_object(size: int, name: str = "orders") -> dict[str, Any]:
     }
 
 
-def composition_object() -> dict[str, Any]:
+def composition_object(largest: int) -> dict[str, Any]:
+    """The shipped composition, with any per-access topic limit raised to ``largest``."""
     import yaml
 
-    return yaml.safe_load(COMPOSITION.read_text())
+    composition = yaml.safe_load(COMPOSITION.read_text())
+    topics = composition.get("spec", {}).get("topics", {})
+    if isinstance(topics.get("maxPerAccess"), int) and topics["maxPerAccess"] < largest:
+        topics["maxPerAccess"] = largest
+    return composition
 
 
 def available() -> str | None:
@@ -81,7 +86,7 @@ def measure(
     from hooks.core import access
     from hooks.core.request import parse_sync
 
-    store.apply(composition_object())
+    store.apply(composition_object(max(sizes)))
     core: dict[str, list[float]] = {}
     http: dict[str, list[float]] = {}
     children: dict[str, int] = {}

@@ -3,10 +3,12 @@
 Nothing here imports the hooks. What a script that knows exactly what it
 wants would send:
 
-- creating N topics: one batched CreateTopics for all of them;
+- creating N topics: one batched CreateTopics for all of them; and, to show
+  what any per-object controller faces, one CreateTopics per topic from a few
+  threads sharing one client, as the hook's worker threads do;
 - creating N KafkaACLs' bindings: one batched CreateAcls with every binding
   the hook ends up with, the operator's own grants included, so both sides
-  leave the broker in the same state;
+  leave the broker in the same state (and again one request per KafkaACL);
 - an unchanged topic: its description and its config, asked for at once
   (a Metadata and a DescribeConfigs request), as the hook's shell does;
 - an unchanged ACL: the bindings on its one resource pattern, for any
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from confluent_kafka import KafkaException, TopicCollection
@@ -130,6 +133,82 @@ def create_acls(admin: AdminClient, bindings: Sequence[AclBinding]) -> float:
     futures = admin.create_acls(list(bindings), request_timeout=BATCH_TIMEOUT)
     _resolve(futures, BATCH_TIMEOUT + 5)
     return time.perf_counter() - started
+
+
+def create_each(admin: AdminClient, items: Sequence[Any], create: Any, threads: int) -> float:
+    """Call ``create(admin, item)`` for every item from ``threads`` threads; seconds for all."""
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for _ in pool.map(lambda item: create(admin, item), items):
+            pass
+    return time.perf_counter() - started
+
+
+def create_topics_each(
+    admin: AdminClient,
+    names: Sequence[str],
+    partitions: int,
+    replication_factor: int,
+    config: Mapping[str, str],
+    threads: int = 5,
+) -> float:
+    """One CreateTopics per topic, ``threads`` at a time; seconds until all are created."""
+    return create_each(
+        admin,
+        names,
+        lambda a, name: create_topics(a, [name], partitions, replication_factor, config),
+        threads,
+    )
+
+
+def create_acls_each(
+    admin: AdminClient, per_object: Sequence[Sequence[AclBinding]], threads: int = 5
+) -> float:
+    """One CreateAcls per KafkaACL's bindings, ``threads`` at a time; seconds for all."""
+    return create_each(admin, per_object, create_acls, threads)
+
+
+# -- until the broker lists what was created -----------------------------------
+#
+# A create is confirmed once the controller has committed it; the broker makes
+# the partitions (or loads the bindings into its authorizer) after that. The
+# hook's Ready means it saw the result, so the floor waits for the same.
+
+POLL = 0.02
+
+
+def wait_topics_listed(admin: AdminClient, names: Iterable[str], timeout: float = 120.0) -> None:
+    """Return once every topic is in the broker's metadata with a leader for each partition."""
+    missing = set(names)
+    deadline = time.monotonic() + timeout
+    while missing:
+        listed = admin.list_topics(timeout=30).topics
+        missing = {
+            name
+            for name in missing
+            if name not in listed
+            or listed[name].error is not None
+            or any(p.leader < 0 for p in listed[name].partitions.values())
+        }
+        if missing and time.monotonic() > deadline:
+            raise TimeoutError(f"{len(missing)} created topic(s) are still not listed")
+        if missing:
+            time.sleep(POLL)
+
+
+def wait_bindings_listed(
+    admin: AdminClient, bindings: Iterable[AclBinding], timeout: float = 120.0
+) -> None:
+    """Return once the broker lists every binding (one describe of all topic bindings a poll)."""
+    missing = {binding_key(b) for b in bindings}
+    deadline = time.monotonic() + timeout
+    while missing:
+        listed = admin.describe_acls(topic_filter(None), request_timeout=30).result(timeout=35)
+        missing -= {binding_key(b) for b in listed}
+        if missing and time.monotonic() > deadline:
+            raise TimeoutError(f"{len(missing)} created binding(s) are still not listed")
+        if missing:
+            time.sleep(POLL)
 
 
 # -- the describes an unchanged sync needs ------------------------------------

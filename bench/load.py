@@ -442,8 +442,11 @@ class Metacontroller:
             },
         }
 
-    def sync(self, transport: Transport, kind: str, key: str) -> SyncCall:
-        """One sync of one parent; writes the finalizer and the status back as Metacontroller."""
+    def request(self, transport: Transport, kind: str, key: str) -> tuple[bytes, bool]:
+        """The body of the next sync of one parent, and whether building it wrote to the API.
+
+        The first time, Metacontroller's finalizer is added (an API write).
+        """
         group = f"{kind}.{GROUP_VERSION}"
         wrote = False
         finalizer = f"metacontroller.io/compositecontroller-{CONTROLLERS.get(kind, kind)}"
@@ -465,6 +468,12 @@ class Metacontroller:
                 "finalizing": False,
             }
         ).encode()
+        return body, wrote
+
+    def sync(self, transport: Transport, kind: str, key: str) -> SyncCall:
+        """One sync of one parent; writes the finalizer and the status back as Metacontroller."""
+        group = f"{kind}.{GROUP_VERSION}"
+        body, wrote = self.request(transport, kind, key)
         started = time.perf_counter()
         status, raw, headers = transport.post(f"/hooks/{kind.lower()}/sync", body)
         seconds = time.perf_counter() - started

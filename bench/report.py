@@ -112,18 +112,21 @@ def render(results: Mapping[str, Any]) -> str:
 def _noise(meta: Mapping[str, Any]) -> list[str]:
     load = meta.get("loadavg") or {}
     text = (
-        f"> **Noisy machine.** {meta.get('nproc', '?')} cores shared by the broker, gunicorn, "
-        "the load driver and, during this run, other people's test suites"
+        f"> **Noise.** {meta.get('nproc', '?')} cores are shared by the broker, gunicorn, "
+        "the load driver and whatever else runs on the machine"
     )
     if load:
         text += (
             f" (1-minute load average {load.get('start', '?')} at the start, "
             f"{load.get('end', '?')} at the end, highest seen {load.get('max', '?')})"
         )
+    text += ". "
+    if meta.get("note"):
+        text += f"{meta['note']} "
     text += (
-        ". Treat the figures as an order of magnitude and the ratios (ours and the floor "
-        "measured side by side, interleaved) as the result; rerun on a quiet machine with "
-        "`python -m bench.run`."
+        "Read the absolute figures as an order of magnitude and the ratios (ours and the "
+        "floor measured side by side, interleaved) as the result; rerun on a quiet machine "
+        "with `python -m bench.run`."
     )
     return [text, ""]
 
@@ -131,6 +134,15 @@ def _noise(meta: Mapping[str, Any]) -> list[str]:
 def _convergence(results: Mapping[str, Any], kind: str, size: int) -> tuple[list, list]:
     entry = (results.get("convergence") or {}).get(kind, {}).get(str(size)) or {}
     return list(entry.get("ours") or []), list(entry.get("floor") or [])
+
+
+def _convergence_field(results: Mapping[str, Any], kind: str, size: int, name: str) -> list:
+    entry = (results.get("convergence") or {}).get(kind, {}).get(str(size)) or {}
+    return list(entry.get(name) or [])
+
+
+def _floor_each(results: Mapping[str, Any], kind: str, size: int) -> list:
+    return _convergence_field(results, kind, size, "floor_each")
 
 
 def _latency(results: Mapping[str, Any], kind: str) -> tuple[list, list]:
@@ -191,10 +203,21 @@ def figures_table(results: Mapping[str, Any]) -> list[str]:
                 continue
             unconverged = _unconverged(results, kind, size)
             note = f" ({unconverged} run(s) hit the deadline)" if unconverged else ""
+            confirmed = _convergence_field(results, kind, size, "floor_confirmed")
+            confirmed_note = f"; confirmed after {_s(median(confirmed))}" if confirmed else ""
             rows.append(
-                f"| {size:,} {kind}s Ready (floor: one batched create) | {_spread(ours)}{note} | "
+                f"| {size:,} {kind}s Ready (floor: one batched create, until the broker lists "
+                f"it all{confirmed_note}) | {_spread(ours)}{note} | "
                 f"{_spread(floor)} | {_x(ratio(median(ours), median(floor)))} |"
             )
+            each = _floor_each(results, kind, size)
+            if each:
+                rows.append(
+                    f"| … floor instead: one create request per {kind}, "
+                    f"{(results.get('meta') or {}).get('driver_workers', 5)} threads "
+                    f"| {_spread(ours)} | {_spread(each)} | "
+                    f"{_x(ratio(median(ours), median(each)))} |"
+                )
     for kind in KINDS:
         ours, floor = _latency(results, kind)
         if not ours:
@@ -207,7 +230,10 @@ def figures_table(results: Mapping[str, Any]) -> list[str]:
             )
         entry = (results.get("latency") or {}).get(kind) or {}
         for label, key in (
-            ("the same sync in-process (Flask test client, no HTTP)", "inprocess"),
+            (
+                "the hook's own work for the same sync (in-process: JSON, parse, reconcile; no Flask, no HTTP)",
+                "inprocess",
+            ),
             ("a customize call over HTTP (no Kafka: the fixed cost of a call)", "customize"),
         ):
             if entry.get(key):
@@ -292,8 +318,9 @@ def _metacontroller(results: Mapping[str, Any]) -> list[str]:
         lines.append(
             f"- Measured: {throttled['count']} KafkaTopics with the driver's token bucket at "
             f"{qps} QPS / burst {burst} took {_s(throttled['seconds'])} "
-            f"({throttled['api_writes']} writes, {throttled['throttled_seconds']:.1f} s of it "
-            "waiting for tokens); unthrottled the same work took "
+            f"({throttled['api_writes']} writes; its workers waited "
+            f"{throttled['throttled_seconds']:.0f} s for tokens between them); unthrottled "
+            "the same work took "
             f"{_s(throttled.get('unthrottled_seconds', math.nan))}."
         )
     wide = mc.get("wide_run")
@@ -301,9 +328,7 @@ def _metacontroller(results: Mapping[str, Any]) -> list[str]:
         lines.append(
             f"- Measured: {wide['count']:,} KafkaTopics with {wide['workers']} workers instead "
             f"of {workers} took {_s(wide['seconds'])} against "
-            f"{_s(wide.get('default_seconds', math.nan))}: concurrent creates share the "
-            "controller's append linger, so more workers help until the hook's threads or "
-            "the CPU run out."
+            f"{_s(wide.get('default_seconds', math.nan))}."
         )
     for kind, resync in (mc.get("resync") or {}).items():
         lines.append(
@@ -405,6 +430,10 @@ def plot_convergence(results: Mapping[str, Any], path: Path, size: int = 1000) -
                 label=f"kafka-access, run {index + 1}",
             )
         _, floor = _convergence(results, kind, size)
+        each = _floor_each(results, kind, size)
+        if each:
+            axis.axvline(median(each), color="grey", linestyle="-.", linewidth=1)
+            axis.text(median(each), size * 0.5, " bare, one request each", fontsize=8)
         if floor:
             axis.axvline(median(floor), color="black", linestyle="--", linewidth=1)
             axis.text(median(floor), size * 0.04, " bare batched create", fontsize=8)

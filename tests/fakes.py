@@ -10,7 +10,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from hooks.core.acl import Binding, as_status
+from hooks.core.acl import MANAGEABLE_TYPES, Binding, as_status
 from hooks.core.cluster import ClusterInfo
 from hooks.core.topic import DYNAMIC_TOPIC, ConfigEntry, ObservedTopic
 from hooks.errors import KafkaRequestError, KafkaUnavailable
@@ -30,7 +30,7 @@ class FakeKafka:
     def __init__(self, topics: dict[str, FakeTopic] | None = None, acls: list[dict] | None = None):
         self.topics = dict(topics or {})
         # ACL bindings, given and compared as status.bindings entries
-        self.acls = {Binding.from_status(raw) for raw in acls or ()}
+        self.acls = {b for raw in acls or () if (b := Binding.from_status(raw)) is not None}
         self.refuse_bindings: dict[Binding, KafkaRequestError] = {}
         self.calls: list[tuple[Any, ...]] = []
         self.unavailable = False
@@ -93,15 +93,23 @@ class FakeKafka:
         self.topics.pop(name, None)
 
     def describe_acls(self, filters, budget) -> list[frozenset[Binding]]:
+        """Each filter's bindings; recorded as [type, name, pattern type, principal(, scope)]."""
         filters = list(filters)
         self._enter(
             "describe_acls",
             [
                 [f.pattern.resource_type, f.pattern.name, f.pattern.pattern_type, f.principal]
+                + ([f.scope] if f.scope != "Exact" else [])
                 for f in filters
             ],
         )
-        return [frozenset(b for b in self.acls if f.matches(b)) for f in filters]
+        # Like AdminPort: a filter the admin client cannot express matches nothing.
+        return [
+            frozenset(b for b in self.acls if f.matches(b))
+            if f.pattern.resource_type in MANAGEABLE_TYPES
+            else frozenset()
+            for f in filters
+        ]
 
     def create_acls(self, bindings, budget) -> dict[Binding, Any]:
         return self._per_binding("create_acls", list(bindings), self.acls.add)
@@ -118,6 +126,11 @@ class FakeKafka:
         results = {}
         for binding in bindings:
             results[binding] = self.refuse_bindings.get(binding)
+            if binding.resource_type not in MANAGEABLE_TYPES:  # as AdminPort answers
+                results[binding] = KafkaRequestError(
+                    "UNSUPPORTED_RESOURCE_TYPE",
+                    f"the admin client cannot express {binding.describe()}",
+                )
             if results[binding] is None:
                 change(binding)
         return results

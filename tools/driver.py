@@ -198,11 +198,27 @@ class World:
         return answer
 
     def _reconcile_children(self, parent: dict[str, Any], desired: list[dict[str, Any]]) -> None:
+        """Apply the children a parent answered and delete those it no longer wants.
+
+        As Metacontroller does: a child that exists but belongs to another
+        parent (or to none) is not adopted, changed or deleted (creating it
+        fails with AlreadyExists); the rest go ahead, then a RuntimeError
+        names each one refused, as the failed sync Metacontroller retries.
+        """
         uid = parent["metadata"]["uid"]
         keep = set()
+        conflicts = []
         for child in desired:
             child = copy.deepcopy(child)
             child["metadata"].setdefault("namespace", parent["metadata"].get("namespace"))
+            existing = self.objects.get(group_key(child), {}).get(object_key(child))
+            owner = (existing or {}).get("metadata", {}).get("ownerUid")
+            if existing is not None and owner != uid:
+                conflicts.append(
+                    f"{child['kind']} {object_key(child)} already exists and belongs to "
+                    + (f"the parent with uid {owner}" if owner else "no parent")
+                )
+                continue
             child["metadata"]["ownerUid"] = uid
             self.apply(child)
             keep.add((group_key(child), object_key(child)))
@@ -210,6 +226,10 @@ class World:
             for key in bucket:
                 if (bucket_key, key) not in keep:
                     self.delete(self.objects[bucket_key][key]["kind"], key)
+        if conflicts:
+            raise RuntimeError(
+                f"{parent['kind']} {object_key(parent)}: child conflict: " + "; ".join(conflicts)
+            )
 
     def delete(self, kind: str, key: str) -> None:
         """Mark an object deleted; it goes once its finalize answers finalized."""

@@ -11,8 +11,11 @@ children up.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,9 +28,11 @@ from .cluster import CLUSTER_KEY
 from .composition import (
     ENTRY_VARIABLES,
     EVERYTHING,
+    MAX_TOPICS_PER_ACCESS,
     Composition,
     Limits,
     Pattern,
+    Reservation,
     covers,
     parse_composition,
     principal_pattern,
@@ -52,7 +57,14 @@ LAST_APPLIED = (
     "kubectl.kubernetes.io/last-applied-configuration",
 )
 MAX_NAME = 63
+# How much one KafkaAccess may ask for (the CRD's maxItems say the same), so
+# that one sync renders well within the webhook's timeout.
+MAX_ACCESS_ENTRIES = 1000
+MAX_ENTRY_TOPICS = 1000  # in one entry, and in all entries together
+# A child's name ends in this many characters of a hash of what it stands for.
+HASH_LENGTH = 10
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _APPLICATION_ID = re.compile(r"^[a-zA-Z0-9._-]{1,200}$")
 # The KafkaAccess field that fills each profile variable.
 ENTRY_FIELDS = {
@@ -168,6 +180,17 @@ def _application_id(value: str) -> None:
         )
 
 
+def _length(low: int, high: int, noun: str) -> Any:
+    """A validator of a list's length that says how long it was."""
+
+    def check(value: Sequence[Any]) -> None:
+        if not low <= len(value) <= high:
+            allowed = f"at most {high}" if low == 0 else f"{low} to {high}"
+            raise ValidationError(f"list {allowed} {noun}, not {len(value)}")
+
+    return check
+
+
 class _SelectorSchema(_Base):
     matchLabels = fields.Dict(
         keys=fields.String(validate=validate.Length(min=1, max=317)),
@@ -218,7 +241,9 @@ class _EntryResourceSchema(_Base):
 
 class _EntrySchema(_Base):
     profile = fields.String(validate=validate.Length(min=1, max=63))
-    topics = fields.List(fields.String(validate=_topic_pattern), validate=validate.Length(min=1))
+    topics = fields.List(
+        fields.String(validate=_topic_pattern), validate=_length(1, MAX_ENTRY_TOPICS, "topics")
+    )
     group = fields.String(validate=[validate.Length(min=1, max=255), _resource_name])
     transactionalId = fields.String(validate=[validate.Length(min=1, max=255), _resource_name])
     applicationId = fields.String(validate=_application_id)
@@ -255,8 +280,12 @@ class _AccessSchema(_Base):
     clusterRef = fields.Nested(_RefSchema)
     principal = _Principal(validate=validate.Length(min=1, max=4096))
     principalFrom = fields.Nested(_PrincipalFromSchema)
-    topics = fields.List(fields.Nested(_OwnedTopicSchema))
-    access = fields.List(fields.Nested(_EntrySchema))
+    topics = fields.List(
+        fields.Nested(_OwnedTopicSchema), validate=_length(0, MAX_TOPICS_PER_ACCESS, "topics")
+    )
+    access = fields.List(
+        fields.Nested(_EntrySchema), validate=_length(0, MAX_ACCESS_ENTRIES, "entries")
+    )
 
     @validates_schema(skip_on_field_errors=False)
     def _exclusive(self, data: dict[str, Any], **_: Any) -> None:
@@ -264,16 +293,44 @@ class _AccessSchema(_Base):
             raise ValidationError("give compositionRef or compositionSelector, not both")
         if "principal" in data and "principalFrom" in data:
             raise ValidationError("give principal or principalFrom, not both")
-        names = [
-            t["name"] for t in data.get("topics") or () if isinstance(t, dict) and isinstance(t.get("name"), str)
-        ]
-        repeated = sorted({name for name in names if names.count(name) > 1})
+        counts = Counter(
+            t["name"]
+            for t in data.get("topics") or ()
+            if isinstance(t, dict) and isinstance(t.get("name"), str)
+        )
+        repeated = sorted(name for name, count in counts.items() if count > 1)
         if repeated:
             raise ValidationError(f"each topic is listed once; repeated: {', '.join(repeated)}")
+        listed = sum(
+            len(e["topics"])
+            for e in data.get("access") or ()
+            if isinstance(e, dict) and isinstance(e.get("topics"), list)
+        )
+        if listed > MAX_ENTRY_TOPICS:
+            raise ValidationError(
+                f"the access entries list {listed} topics in all; at most {MAX_ENTRY_TOPICS}",
+                "access",
+            )
+
+
+# The lists checked for length before anything else is parsed, so that an
+# oversized spec costs no more than counting it.
+_LONGEST = {
+    "topics": (MAX_TOPICS_PER_ACCESS, "topics"),
+    "access": (MAX_ACCESS_ENTRIES, "entries"),
+}
 
 
 def parse_access(raw: Mapping[str, Any]) -> AccessSpec:
     """Parse a KafkaAccess spec; raises ``SpecError`` naming each bad field."""
+    if isinstance(raw, Mapping):
+        too_long = [
+            f"spec.{key}: list at most {longest} {noun}, not {len(raw[key])}"
+            for key, (longest, noun) in _LONGEST.items()
+            if isinstance(raw.get(key), list) and len(raw[key]) > longest
+        ]
+        if too_long:
+            raise SpecError(too_long)
     data = _load(_AccessSchema(), raw)
     selector = data.get("compositionSelector")
     ref = (data.get("principalFrom") or {}).get("secretKeyRef")
@@ -510,6 +567,9 @@ def render(request: SyncRequest) -> Rendering | Failure:
         spec = parse_access(parent.spec)
     except SpecError as error:
         return Failure("InvalidSpec", str(error), error.problems)
+    unnamed = _identity_problem(parent)
+    if unnamed:
+        return Failure("InvalidSpec", unnamed, (unnamed,))
     chosen = select(spec, request)
     if isinstance(chosen, Failure):
         return chosen
@@ -548,6 +608,23 @@ def render(request: SyncRequest) -> Rendering | Failure:
         topics=topics,
         acls=_merge(grants),
     )
+
+
+def _identity_problem(parent: Parent) -> str | None:
+    """Why the parent's namespace and name cannot stand in names, if they cannot.
+
+    Kubernetes only makes DNS labels (namespaces) and subdomains (names), and
+    the compositions' safety rests on it: ``{namespace}.`` never holds a dot,
+    so no namespace reaches into another's ``{namespace}.*``.
+    """
+    if not parent.namespace or not _DNS_LABEL.match(parent.namespace) or len(parent.namespace) > 63:
+        return (
+            f"metadata.namespace: {parent.namespace!r} is not a Kubernetes namespace "
+            "(a DNS label); a KafkaAccess is namespaced"
+        )
+    if not _DNS_SUBDOMAIN.match(parent.name) or len(parent.name) > 253:
+        return f"metadata.name: {parent.name!r} is not a Kubernetes object name (a DNS subdomain)"
+    return None
 
 
 def _cluster(spec: AccessSpec, composition: Composition, violations: list[str]) -> str | None:
@@ -663,12 +740,20 @@ def _topics(
     spec: AccessSpec, composition: Composition, owner: Mapping[str, str], violations: list[str]
 ) -> tuple[DesiredTopic, ...]:
     policy, out = composition.topics, []
-    seen: dict[str, Any] = {}
+    if policy.max_per_access is not None and len(spec.topics) > policy.max_per_access:
+        violations.append(
+            f"topics: {len(spec.topics)} topics are more than the {policy.max_per_access} "
+            f"KafkaComposition {composition.name} lets one KafkaAccess own"
+        )
+    # Kafka refuses a topic whose name differs from another's only in '.' and
+    # '_' (their metric names collide), so names are compared folded.
+    seen: dict[str, tuple[int, str]] = {}
     allowed = [Pattern.parse(substitute(p, owner)) for p in policy.allowed_names]
     for index, topic in enumerate(spec.topics):
         where = f"topics[{index}]"
         name = substitute(policy.naming, {**owner, "topic": topic.name})
         problem = _topic_name_problem(name)
+        earlier = seen.get(_fold(name))
         if problem:
             violations.append(f"{where}.name: {problem}")
         elif not any(Pattern("Literal", name).within(rule) for rule in allowed):
@@ -676,9 +761,20 @@ def _topics(
                 f"{where}.name: topic {name} is not one namespace {owner['namespace']} may own; "
                 f"KafkaComposition {composition.name} allows {', '.join(map(str, allowed))}"
             )
-        elif name in seen:
-            violations.append(f"{where}.name: topic {name} is already topics[{seen[name]}]")
-        seen.setdefault(name, index)
+        elif reserved := _reserved_topic(name, composition):
+            violations.append(
+                f"{where}.name: topic {name} is in {describe('Topic', reserved.pattern)}, "
+                f"which KafkaComposition {composition.name} reserves for other compositions; "
+                "no KafkaAccess of it may own a topic there"
+            )
+        elif earlier is not None and earlier[1] == name:
+            violations.append(f"{where}.name: topic {name} is already topics[{earlier[0]}]")
+        elif earlier is not None:
+            violations.append(
+                f"{where}.name: topic {name} collides with topics[{earlier[0]}] "
+                f"({earlier[1]}): Kafka treats '.' and '_' in topic names alike"
+            )
+        seen.setdefault(_fold(name), (index, name))
         partitions = _limited(
             f"{where}.partitions", topic.partitions, policy.partitions, composition, violations
         )
@@ -697,6 +793,24 @@ def _topics(
             DesiredTopic(topic.name, name, partitions, replication, tuple(sorted(config.items())))
         )
     return tuple(out)
+
+
+def _fold(name: str) -> str:
+    return name.replace(".", "_")
+
+
+def _reserved_topic(name: str, composition: Composition) -> Reservation | None:
+    """The reservation a topic name falls in, or collides with in Kafka's eyes."""
+    folded = Pattern("Literal", _fold(name))
+    for reservation in composition.reserved:
+        if reservation.resource_type != "Topic":
+            continue
+        pattern = reservation.pattern
+        if Pattern("Literal", name).within(pattern) or folded.within(
+            Pattern(pattern.pattern_type, _fold(pattern.name))
+        ):
+            return reservation
+    return None
 
 
 def _topic_name_problem(name: str) -> str | None:
@@ -816,6 +930,23 @@ def _check_permits(
                 f"{owner['namespace']}; KafkaComposition {composition.name} permits "
                 + _permits_of(grant.resource_type, permits)
             )
+            continue
+        for reservation in composition.reservations(grant.resource_type, grant.pattern):
+            beyond = [op for op in grant.operations if not covers(reservation.operations, op)]
+            if beyond:
+                there = (
+                    f"it grants only {', '.join(reservation.operations)} there"
+                    if reservation.operations
+                    else "it grants nothing there"
+                )
+                where = "is in" if grant.pattern.within(reservation.pattern) else "reaches into"
+                violations.append(
+                    f"{grant.where}: {', '.join(beyond)} on "
+                    f"{describe(grant.resource_type, grant.pattern)} {where} "
+                    f"{describe(reservation.resource_type, reservation.pattern)}, which "
+                    f"KafkaComposition {composition.name} reserves for other compositions; " + there
+                )
+                break
 
 
 def _permits_of(kind: str, permits: Sequence[tuple[str, Pattern, tuple[str, ...]]]) -> str:
@@ -850,15 +981,34 @@ def _merge(grants: Iterable[_Grant]) -> tuple[DesiredAcl, ...]:
 # -- children --------------------------------------------------------------------------
 
 
-def child_name(*parts: str) -> str:
-    """A DNS-safe object name from ``parts``; a hash keeps it unique when it had to change."""
-    natural = "-".join(parts)
+def child_name(readable: Sequence[str], identity: Sequence[str]) -> str:
+    """A DNS-safe object name: ``readable`` for people, then a hash of ``identity``.
+
+    ``identity`` is everything that tells this child from every other in the
+    namespace (the parent's name, the child's kind and what it stands for).
+    Hyphens and dots occur in parent names and in topic names alike, so no
+    readable form could keep ``a`` + ``b-c`` apart from ``a-b`` + ``c``; the
+    hash of the identity, written out unambiguously, does, so the readable
+    part may be lowered, cleaned and cut freely. A name depends on nothing
+    else, so it stays the same from one sync to the next.
+    """
+    natural = "-".join(readable)
     labels = [re.sub(r"[^a-z0-9-]+", "-", label).strip("-") for label in natural.lower().split(".")]
     clean = ".".join(label for label in labels if label) or "child"
-    if clean == natural and len(clean) <= MAX_NAME:
-        return clean
-    digest = hashlib.sha256(natural.encode()).hexdigest()[:8]
-    return f"{clean[: MAX_NAME - 9].rstrip('-.')}-{digest}"
+    clean = clean[: MAX_NAME - HASH_LENGTH - 1].rstrip("-.")
+    return f"{clean}-{identity_hash(identity)}"
+
+
+def identity_hash(identity: Sequence[str]) -> str:
+    """``HASH_LENGTH`` characters (a-z, 2-7) of the SHA-256 of ``identity`` as JSON."""
+    encoded = json.dumps(list(identity), separators=(",", ":"), ensure_ascii=True).encode()
+    digest = base64.b32encode(hashlib.sha256(encoded).digest()).decode().lower()
+    return digest[:HASH_LENGTH]
+
+
+def topic_child_name(parent_name: str, entry: str) -> str:
+    """The KafkaTopic for ``spec.topics[].name`` ``entry`` of KafkaAccess ``parent_name``."""
+    return child_name((parent_name, entry), ("KafkaTopic", parent_name, entry))
 
 
 def label_value(value: str) -> str:
@@ -888,7 +1038,9 @@ def children(parent: Parent, rendering: Rendering) -> list[dict[str, Any]]:
             spec["config"] = dict(topic.config)
         spec["deletionPolicy"] = rendering.deletion_policy
         spec["adoptExisting"] = rendering.adopt_existing
-        out.append(_child("KafkaTopic", child_name(parent.name, topic.entry), parent, labels, spec))
+        out.append(
+            _child("KafkaTopic", topic_child_name(parent.name, topic.entry), parent, labels, spec)
+        )
     for acl in rendering.acls:
         resource: dict[str, Any] = {"type": acl.resource_type}
         if acl.resource_type != "Cluster":
@@ -908,12 +1060,20 @@ def children(parent: Parent, rendering: Rendering) -> list[dict[str, Any]]:
 
 
 def acl_child_name(parent_name: str, acl: DesiredAcl) -> str:
+    """The KafkaACL for one resource pattern of KafkaAccess ``parent_name``."""
     word = _CHILD_WORDS[acl.resource_type]
+    identity = (
+        "KafkaACL",
+        parent_name,
+        acl.resource_type,
+        acl.pattern.pattern_type,
+        acl.pattern.name,
+    )
     if acl.resource_type == "Cluster":
-        return child_name(parent_name, word)
+        return child_name((parent_name, word), identity)
     if acl.pattern.pattern_type == "Prefixed":
         word += "s"  # "topics team-a.": every topic with that prefix
-    return child_name(parent_name, word, acl.pattern.name)
+    return child_name((parent_name, word, acl.pattern.name), identity)
 
 
 def _child(
@@ -1000,7 +1160,8 @@ def child_state(desired: Mapping[str, Any], request: SyncRequest) -> ChildState:
                 "WaitingForChild",
                 f"{label} has not yet reconciled generation {generation}",
             )
-    for item in status.get("conditions") or ():
+    conditions = status.get("conditions")
+    for item in conditions if isinstance(conditions, list) else ():
         if isinstance(item, Mapping) and item.get("type") == "Ready":
             if item.get("status") == "True":
                 return ChildState(kind, meta["name"], True, "Available", "")
@@ -1037,7 +1198,11 @@ def status(
             if isinstance(previous.get(key), str):
                 fields[key] = previous[key]
     fields["topics"] = [
-        {"name": child["spec"].get("topicName"), "child": state.name, "ready": state.ready}
+        {
+            "name": _mapping(child["spec"]).get("topicName"),
+            "child": state.name,
+            "ready": state.ready,
+        }
         for child, state in zip(shown, states, strict=True)
         if child["kind"] == "KafkaTopic"
     ]
@@ -1053,12 +1218,17 @@ def status(
 
 
 def _granted(child: Mapping[str, Any], state: ChildState) -> dict[str, Any]:
-    spec = child.get("spec") or {}
-    resource = spec.get("resource") or {}
+    spec = _mapping(child.get("spec"))
+    resource = _mapping(spec.get("resource"))
     entry = {"resourceType": resource.get("type")}
     entry["resourceName"] = resource.get("name", CLUSTER_NAME)
     entry["patternType"] = resource.get("patternType", "Literal")
-    entry.update(operations=list(spec.get("operations") or ()), child=state.name, ready=state.ready)
+    operations = spec.get("operations")
+    entry.update(
+        operations=list(operations) if isinstance(operations, list) else [],
+        child=state.name,
+        ready=state.ready,
+    )
     return entry
 
 

@@ -10,7 +10,15 @@ default) the first binding on a resource takes access away from every
 principal without one, the operator included. So before the first binding
 on a resource pattern the operator grants itself what it uses there, on that
 same pattern and never on a wildcard, and it refuses a Deny that would match
-itself.
+itself. When the last binding that needs them goes, a finalize takes the
+operator's topic grants away again (``stale_grants``), so a resource nobody
+else protects is open to everyone once more.
+
+Two KafkaACLs that want the same binding cannot see each other: the one that
+created it owns it, and when that one goes the binding goes with it until the
+other's next sync puts it back (and then owns it). ``plan`` claims only what
+it created after a listing showed it absent; a binding that was there before
+is used, never claimed.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
@@ -34,6 +42,7 @@ from .specs import (
     _load,
     _one_of,
     _RefSchema,
+    no_controls,
 )
 
 RESOURCE_TYPES = ("Topic", "Group", "Cluster", "TransactionalId", "DelegationToken")
@@ -57,6 +66,13 @@ ANY_HOST = "*"
 SECRET_KEY = "Secret.v1"
 # librdkafka, which the admin client is built on, has no DelegationToken resource type.
 MANAGEABLE_TYPES = ("Topic", "Group", "Cluster", "TransactionalId")
+# The grants a finalize may take away again. Without its topic grants the
+# operator still holds Alter on the cluster, so if a binding appears on the
+# pattern meanwhile, the next sync of its KafkaACL puts the grants back. Not
+# so on the Cluster resource: a Cluster binding created in the moment between
+# the check and the removal would leave the operator without the right to
+# write ACLs at all, and on MSK, with no super user, nobody could give it back.
+REMOVABLE_GRANT_TYPES = ("Topic",)
 
 # What the operator itself does on a resource pattern, and so must keep once
 # the pattern has bindings. It uses no groups, transactional ids or tokens.
@@ -125,7 +141,7 @@ class Binding:
             return None
         keys = ("resourceType", "resourceName", "patternType", "principal", "host")
         values = [raw.get(key) for key in (*keys, "operation", "permission")]
-        if not all(isinstance(value, str) and value for value in values):
+        if not all(isinstance(value, str) and value and _printable(value) for value in values):
             return None
         binding = cls(*(str(value) for value in values))
         if (
@@ -138,15 +154,51 @@ class Binding:
         return binding
 
 
+def _printable(text: str) -> bool:
+    return not any(ord(c) < 0x20 or ord(c) == 0x7F for c in text)
+
+
+def overlaps(a: ResourcePattern, b: ResourcePattern) -> bool:
+    """Whether some resource matches both patterns, as Kafka's authorizer matches them."""
+    if a.resource_type != b.resource_type:
+        return False
+    if any(p.pattern_type == "Literal" and p.name == "*" for p in (a, b)):
+        return True
+    if a.pattern_type == b.pattern_type == "Literal":
+        return a.name == b.name
+    if a.pattern_type == "Literal":
+        return a.name.startswith(b.name)
+    if b.pattern_type == "Literal":
+        return b.name.startswith(a.name)
+    return a.name.startswith(b.name) or b.name.startswith(a.name)
+
+
+# How a filter selects bindings by resource: on exactly its pattern; every
+# binding that affects its (literal) resource, as Kafka's MATCH filter does;
+# or every binding on a resource of its type.
+Scope = Literal["Exact", "Match", "Type"]
+
+
 @dataclass(frozen=True, order=True)
 class BindingFilter:
-    """Bindings on exactly one resource pattern, of one principal or of any (None)."""
+    """Bindings of one principal or of any (None), selected by resource pattern and scope."""
 
     pattern: ResourcePattern
     principal: str | None = None
+    scope: Scope = "Exact"
+
+    @classmethod
+    def of_type(cls, resource_type: str) -> BindingFilter:
+        return cls(ResourcePattern(resource_type, "", "Literal"), None, "Type")
 
     def matches(self, binding: Binding) -> bool:
-        return binding.pattern == self.pattern and self.principal in (None, binding.principal)
+        if self.principal not in (None, binding.principal):
+            return False
+        if self.scope == "Type":
+            return binding.resource_type == self.pattern.resource_type
+        if self.scope == "Match":
+            return overlaps(self.pattern, binding.pattern)
+        return binding.pattern == self.pattern
 
 
 def as_status(bindings: Iterable[Binding]) -> list[dict[str, str]]:
@@ -179,32 +231,48 @@ class _Principal(fields.String):
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
+        # librdkafka cuts strings at NUL: "User:CN=b\0,OU=a" would reach the
+        # brokers as another team's principal.
+        no_controls(text)
         try:
-            return canonical(text)
+            found = canonical(text)
         except PrincipalError as error:
             raise ValidationError(str(error)) from error
+        no_controls(found)  # an escape such as \00 must not decode into one either
+        return found
 
 
 class _Host(fields.String):
     """``*`` or an IP address, in the form the broker compares with the client's."""
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        raw = super()._deserialize(value, attr, data, **kwargs)
+        no_controls(raw)
+        text = raw.strip()
         if text == ANY_HOST:
             return text
+        if "%" in text:
+            raise ValidationError(
+                f"expected * or an IP address, got {text!r}; an IPv6 zone ('%' and an "
+                "interface) is no part of the address Kafka compares"
+            )
         try:
-            address = ipaddress.ip_address(text)
-        except ValueError as error:
+            return _java_address(ipaddress.ip_address(text))
+        except ValueError as error:  # AddressValueError and NetmaskValueError included
             raise ValidationError(
                 f"expected * or an IP address, got {text!r}; "
                 "Kafka compares the client's address and never resolves host names"
             ) from error
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-            return str(address.ipv4_mapped)
-        if isinstance(address, ipaddress.IPv6Address):
-            # Java prints IPv6 addresses with every group and no '::'.
-            return ":".join(f"{int(group, 16):x}" for group in address.exploded.split(":"))
-        return str(address)
+
+
+def _java_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """The address as Java's ``InetAddress.getHostAddress()`` prints it."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return str(address.ipv4_mapped)
+    if isinstance(address, ipaddress.IPv6Address):
+        # Java prints IPv6 addresses with every group and no '::'.
+        return ":".join(f"{int(group, 16):x}" for group in address.exploded.split(":"))
+    return str(address)
 
 
 def _pattern_type(value: str) -> None:
@@ -228,7 +296,7 @@ class _PrincipalFromSchema(_Base):
 
 class _ResourceSchema(_Base):
     type = fields.String(required=True, validate=_one_of(RESOURCE_TYPES))
-    name = fields.String(validate=validate.Length(min=1, max=255))
+    name = fields.String(validate=[validate.Length(min=1, max=255), no_controls])
     patternType = fields.String(load_default="Literal", validate=_pattern_type)
 
     @validates_schema
@@ -335,12 +403,25 @@ def resolve_principal(spec: AclSpec, request: SyncRequest, namespace: str | None
             "PrincipalSecretInvalid", f"principalFrom: Secret {where} has no key {ref.key!r}"
         )
     try:
-        return from_certificate(pem)
-    except PrincipalError:
+        principal = from_certificate(pem)
+    except PrincipalError as error:
+        if not pem.lstrip().startswith("-----BEGIN CERTIFICATE-----"):
+            # Say nothing of what the key holds: it may be a private key.
+            return Refusal(
+                "PrincipalSecretInvalid",
+                f"principalFrom: key {ref.key!r} of Secret {where} holds no PEM certificate",
+            )
         return Refusal(
             "PrincipalSecretInvalid",
-            f"principalFrom: key {ref.key!r} of Secret {where} holds no PEM certificate",
+            f"principalFrom: the certificate under key {ref.key!r} of Secret {where}: {error}",
         )
+    if not _printable(principal):
+        return Refusal(
+            "PrincipalSecretInvalid",
+            f"principalFrom: the subject of the certificate under key {ref.key!r} of Secret "
+            f"{where} has a control character, which the admin client cannot pass to Kafka",
+        )
+    return principal
 
 
 # -- binding sets -------------------------------------------------------------
@@ -391,22 +472,45 @@ def filters(
 # -- memory -------------------------------------------------------------------
 
 
+def _bindings_from(raw: object) -> frozenset[Binding]:
+    """The well-formed entries of a status list that the admin client can express.
+
+    A malformed entry, or one of a type such as DelegationToken, was never
+    written by this resource (a spec of that type is refused), so it is
+    skipped rather than sent to Kafka.
+    """
+    found = (Binding.from_status(item) for item in raw) if isinstance(raw, list) else ()
+    return frozenset(b for b in found if b is not None and b.resource_type in MANAGEABLE_TYPES)
+
+
 @dataclass(frozen=True)
 class Memory:
-    """What earlier answers recorded in status: the bindings this resource applied."""
+    """What earlier answers recorded in status.
+
+    ``bindings`` are those this resource applied, on ``cluster`` (None when a
+    status from before clusters were recorded: then the spec's cluster);
+    ``grants`` the operator's grants it last saw on its pattern.
+    """
 
     bindings: frozenset[Binding] = frozenset()
     principal: str | None = None
+    cluster: str | None = None
+    grants: frozenset[Binding] = frozenset()
 
     @classmethod
     def from_status(cls, status: Mapping[str, Any]) -> Memory:
-        raw = status.get("bindings")
-        found = (Binding.from_status(item) for item in raw) if isinstance(raw, list) else ()
         principal = status.get("principal")
+        cluster = status.get("cluster")
         return cls(
-            bindings=frozenset(b for b in found if b is not None),
+            bindings=_bindings_from(status.get("bindings")),
             principal=principal if isinstance(principal, str) and principal else None,
+            cluster=cluster if isinstance(cluster, str) and cluster else None,
+            grants=_bindings_from(status.get("operatorBindings")),
         )
+
+    def cluster_of(self, spec: AclSpec) -> str:
+        """The cluster the remembered bindings live on."""
+        return self.cluster or spec.cluster
 
 
 def remembered_status(status: Mapping[str, Any]) -> dict[str, Any]:
@@ -415,11 +519,31 @@ def remembered_status(status: Mapping[str, Any]) -> dict[str, Any]:
     fields_: dict[str, Any] = {"bindings": as_status(memory.bindings)}
     if memory.principal:
         fields_["principal"] = memory.principal
-    operator = status.get("operatorBindings")
-    if isinstance(operator, list):
-        kept = (Binding.from_status(item) for item in operator)
-        fields_["operatorBindings"] = as_status(b for b in kept if b is not None)
+    if memory.cluster:
+        fields_["cluster"] = memory.cluster
+    if isinstance(status.get("operatorBindings"), list):
+        fields_["operatorBindings"] = as_status(memory.grants)
     return fields_
+
+
+def cluster_change(spec: AclSpec, memory: Memory) -> Refusal | None:
+    """Refuse a clusterRef change while this resource still owns bindings elsewhere.
+
+    Moving would forget bindings on the old cluster, where nothing would
+    ever delete them, and on the new one could delete equal bindings that
+    others made. So nothing is done on either cluster until the spec names
+    the old cluster again, or the KafkaACL is deleted (which cleans up the
+    old cluster) and created anew.
+    """
+    if not memory.bindings or memory.cluster_of(spec) == spec.cluster:
+        return None
+    return Refusal(
+        "ClusterChangeRefused",
+        f"clusterRef: this KafkaACL applied {len(memory.bindings)} binding(s) on KafkaCluster "
+        f"{memory.cluster} and cannot move them to {spec.cluster}; set clusterRef back to "
+        f"{memory.cluster}, or delete this KafkaACL (which removes its bindings from "
+        f"{memory.cluster}) and create it again for {spec.cluster}",
+    )
 
 
 # -- the plan -----------------------------------------------------------------
@@ -440,8 +564,15 @@ class CreateBinding:
 @dataclass(frozen=True, order=True)
 class DeleteBinding:
     binding: Binding
+    for_operator: bool = False
 
     def describe(self) -> str:
+        if self.for_operator:
+            b = self.binding
+            return (
+                f"remove the operator's grant {b.operation} on {b.pattern.describe()}, "
+                "which nothing needs any more"
+            )
         return f"delete binding {self.binding.describe()}"
 
 
@@ -456,6 +587,7 @@ class AclPlan:
     grants: frozenset[Binding]  # the operator's, on this pattern; empty when not ensured
     actions: tuple[AclAction, ...]  # the operator's grants, then creates, then deletes
     refusals: tuple[Refusal, ...]
+    cluster: str = ""  # the KafkaCluster the plan is for
 
     @property
     def steps(self) -> tuple[tuple[AclAction, ...], ...]:
@@ -513,11 +645,12 @@ def plan(
     grants = operator_grants([spec.pattern], operator) if ensure_operator_acls else frozenset()
     problem = refusal(spec, principal, operator)
     if problem is not None:
-        return AclPlan(principal, spec.pattern, wanted, grants, (), (problem,))
+        return AclPlan(principal, spec.pattern, wanted, grants, (), (problem,), spec.cluster)
     grant = [CreateBinding(b, for_operator=True) for b in sorted(grants - observed)]
     create = [CreateBinding(b) for b in sorted(wanted - observed - grants)]
     delete = [DeleteBinding(b) for b in sorted(memory.bindings - wanted - grants)]
-    return AclPlan(principal, spec.pattern, wanted, grants, (*grant, *create, *delete), ())
+    actions: tuple[AclAction, ...] = (*grant, *create, *delete)
+    return AclPlan(principal, spec.pattern, wanted, grants, actions, (), spec.cluster)
 
 
 def finalize_plan(
@@ -525,6 +658,117 @@ def finalize_plan(
 ) -> tuple[DeleteBinding, ...]:
     """The deletions a finalize needs: every remembered binding, never an operator grant."""
     return tuple(DeleteBinding(b) for b in sorted(memory.bindings - grants))
+
+
+# -- the operator's grants after the last binding -------------------------------
+
+
+def grant_patterns(memory: Memory) -> tuple[ResourcePattern, ...]:
+    """The patterns whose operator grants a finalize may take away.
+
+    Those this resource had bindings on, and those it saw grants on, of the
+    types in REMOVABLE_GRANT_TYPES.
+    """
+    found = {b.pattern for b in (*memory.bindings, *memory.grants)}
+    return tuple(sorted(p for p in found if p.resource_type in REMOVABLE_GRANT_TYPES))
+
+
+def grant_filters(patterns: Iterable[ResourcePattern]) -> tuple[BindingFilter, ...]:
+    """What to read to decide whether the operator's grants on ``patterns`` are still needed.
+
+    For a literal name, every binding that affects that resource (a MATCH
+    filter: the name, the ``*`` wildcard and every prefix of it). For a
+    prefix or the wildcard, the resources they cover have no one name, so
+    every binding on a resource of the type is read. That is far wider than
+    a sync ever reads, and done only in a finalize, which is rare.
+    """
+    found: set[BindingFilter] = set()
+    for p in patterns:
+        if p.pattern_type == "Literal" and p.name != "*":
+            found.add(BindingFilter(p, None, "Match"))
+        else:
+            found.add(BindingFilter.of_type(p.resource_type))
+    return tuple(sorted(found))
+
+
+def grants_needed(
+    pattern: ResourcePattern, listed: Iterable[Binding], operator: str, gone: Iterable[Binding]
+) -> bool:
+    """Whether the operator still needs its grants on ``pattern``.
+
+    With ``allow.everyone.if.no.acl.found`` a resource that no binding
+    matches is open to everyone, the operator included; one that any binding
+    matches is open only to those with bindings of their own. So the grants
+    on ``pattern`` can go only when (bindings in ``gone``, just deleted, not
+    counted) nothing but those grants is left on ``pattern`` itself, and every
+    other pattern with bindings on a resource that ``pattern`` covers gives the
+    operator all it needs there by bindings of its own (its grants, or All).
+    """
+    gone = frozenset(gone)
+    own = operator_grants([pattern], operator)
+    by_pattern: dict[ResourcePattern, set[Binding]] = {}
+    for b in listed:
+        if b not in gone and overlaps(pattern, b.pattern):
+            by_pattern.setdefault(b.pattern, set()).add(b)
+    for other, bindings in by_pattern.items():
+        if other == pattern:
+            if bindings - own:
+                return True
+        elif not _operator_covered(other, bindings, operator):
+            return True
+    return False
+
+
+# Operations Kafka's authorizer implies: Describe by these, DescribeConfigs by AlterConfigs.
+_IMPLIED_BY = {
+    "Describe": ("Read", "Write", "Delete", "Alter"),
+    "DescribeConfigs": ("AlterConfigs",),
+}
+
+
+def _operator_covered(pattern: ResourcePattern, bindings: Iterable[Binding], operator: str) -> bool:
+    """Whether these bindings on ``pattern`` give the operator all it needs there."""
+    mine = [b for b in bindings if b.principal in (operator, WILDCARD)]
+    if any(b.permission == "Deny" for b in mine):
+        return False
+    held = {b.operation for b in mine if b.permission == "Allow" and b.host == ANY_HOST}
+    if "All" in held:
+        return True
+    return all(
+        need in held or any(op in held for op in _IMPLIED_BY.get(need, ()))
+        for need in OPERATOR_NEEDS.get(pattern.resource_type, ())
+    )
+
+
+def stale_grants(
+    patterns: Iterable[ResourcePattern],
+    listed: Iterable[Binding],
+    operator: str,
+    gone: Iterable[Binding] = (),
+) -> tuple[DeleteBinding, ...]:
+    """The operator's listed grants on ``patterns`` that nothing needs any more."""
+    listed = frozenset(listed)
+    return tuple(
+        DeleteBinding(b, for_operator=True)
+        for p in sorted(set(patterns))
+        if p.resource_type in REMOVABLE_GRANT_TYPES and not grants_needed(p, listed, operator, gone)
+        for b in sorted(operator_grants([p], operator) & listed)
+    )
+
+
+def grants_to_restore(
+    removed: Iterable[Binding], listed: Iterable[Binding], operator: str, gone: Iterable[Binding]
+) -> tuple[CreateBinding, ...]:
+    """Removed grants to put back because a binding appeared while they went.
+
+    A KafkaACL cannot see the others: one may have created a binding on the
+    pattern between the check and the removal.
+    """
+    removed, listed = frozenset(removed), frozenset(listed)
+    needed = {p for p in {b.pattern for b in removed} if grants_needed(p, listed, operator, gone)}
+    return tuple(
+        CreateBinding(b, for_operator=True) for b in sorted(removed) if b.pattern in needed
+    )
 
 
 # -- status -------------------------------------------------------------------
@@ -570,6 +814,8 @@ def status(state: AclState) -> tuple[dict[str, Any], list[cond.Condition]]:
     plan_, observed = state.plan, state.observed
     owned = owned_after(state.memory, state.outcomes) - plan_.grants
     fields_: dict[str, Any] = {"principal": plan_.principal, "bindings": as_status(owned)}
+    if plan_.cluster:
+        fields_["cluster"] = plan_.cluster
     granted = plan_.grants & (observed | _created_grants(state.outcomes))
     if granted:
         fields_["operatorBindings"] = as_status(granted)
@@ -649,3 +895,26 @@ def finalize_status(
     left = owned_after(memory, outcomes) | (memory.bindings & remaining)
     fields_["bindings"] = as_status(left)
     return fields_
+
+
+def pending_grants(
+    memory: Memory, operator: str, outcomes: Iterable[Outcome]
+) -> frozenset[Binding]:
+    """The operator grants a finalize that stopped must look at again when it is retried.
+
+    Its bindings may be gone from status by then, so the grants on their
+    patterns are remembered, less those it removed (and did not put back).
+    """
+    outcomes = tuple(outcomes)
+    removed = {
+        o.action.binding
+        for o in outcomes
+        if o.ok and isinstance(o.action, DeleteBinding) and o.action.for_operator
+    }
+    restored = {
+        o.action.binding
+        for o in outcomes
+        if o.ok and isinstance(o.action, CreateBinding) and o.action.for_operator
+    }
+    wanted = memory.grants | operator_grants(grant_patterns(memory), operator)
+    return frozenset(wanted - (removed - restored))

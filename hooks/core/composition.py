@@ -12,10 +12,17 @@ Templates name variables in braces: ``{namespace}`` and ``{name}`` (of the
 KafkaAccess) everywhere, ``{topic}`` in topic naming and profiles, and
 ``{group}``, ``{transactionalId}``, ``{applicationId}`` in profiles. A name
 that ends in ``*`` is a prefix; ``*`` alone is every name.
+
+``reserved`` names resources that belong to other compositions (the
+``shared.`` topics of ``shared-topics`` under ``services``): whatever a
+namespace is called, and so whatever ``{namespace}.*`` becomes, no
+KafkaAccess owns a topic there or is granted more than the reservation's
+operations.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -38,6 +45,8 @@ from .specs import (
 
 KIND = "KafkaComposition"
 EVERYTHING = "*"
+# The most topics one KafkaAccess may own (the CRD's maxItems of spec.topics).
+MAX_TOPICS_PER_ACCESS = 1000
 PROFILE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _VARIABLE = re.compile(r"\{([A-Za-z]+)\}")
 
@@ -80,9 +89,13 @@ def _template(allowed: frozenset[str], star: str = "end") -> Any:
     def check(value: str) -> None:
         unknown = sorted(variables(value) - allowed)
         if unknown:
-            raise ValidationError(
-                f"{value!r} uses {', '.join('{' + u + '}' for u in unknown)}; "
+            usable = (
                 f"here a template may use {', '.join('{' + a + '}' for a in sorted(allowed))}"
+                if allowed
+                else "here a name is fixed and uses no variables"
+            )
+            raise ValidationError(
+                f"{value!r} uses {', '.join('{' + u + '}' for u in unknown)}; {usable}"
             )
         rest = _VARIABLE.sub("", value)
         if "{" in rest or "}" in rest:
@@ -117,6 +130,18 @@ class Pattern:
     @property
     def everything(self) -> bool:
         return self.pattern_type == "Literal" and self.name == EVERYTHING
+
+    def overlaps(self, other: Pattern) -> bool:
+        """Whether some name is matched by both patterns."""
+        if self.everything or other.everything:
+            return True
+        if self.pattern_type == "Prefixed" and other.pattern_type == "Prefixed":
+            return self.name.startswith(other.name) or other.name.startswith(self.name)
+        if self.pattern_type == "Prefixed":
+            return other.name.startswith(self.name)
+        if other.pattern_type == "Prefixed":
+            return self.name.startswith(other.name)
+        return self.name == other.name
 
     def within(self, rule: Pattern) -> bool:
         """Whether every name this pattern matches is matched by ``rule`` too."""
@@ -177,6 +202,8 @@ class ConfigRule:
             number = Decimal(value)
         except InvalidOperation:
             return f"{value!r} is not a number"
+        if not number.is_finite():
+            return f"{value!r} is not a finite number"
         if self.minimum is not None and number < self.minimum:
             return f"{value} is below the minimum {_number(self.minimum)}"
         if self.maximum is not None and number > self.maximum:
@@ -192,6 +219,7 @@ def _number(value: Decimal) -> str:
 class TopicPolicy:
     naming: str
     allowed_names: tuple[str, ...]
+    max_per_access: int | None
     partitions: Limits
     replication_factor: Limits
     config_defaults: tuple[tuple[str, str], ...]
@@ -226,6 +254,16 @@ class AclTemplate:
 
 
 @dataclass(frozen=True)
+class Reservation:
+    """Resources that belong elsewhere: owned by no KafkaAccess of this composition,
+    granted nothing beyond ``operations``, whatever the namespace is called."""
+
+    resource_type: str
+    pattern: Pattern
+    operations: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     description: str
@@ -246,9 +284,18 @@ class Composition:
     principal: PrincipalPolicy
     permits: tuple[AclTemplate, ...]
     profiles: tuple[Profile, ...]
+    reserved: tuple[Reservation, ...] = ()
 
     def profile(self, name: str) -> Profile | None:
         return next((p for p in self.profiles if p.name == name), None)
+
+    def reservations(self, resource_type: str, pattern: Pattern) -> tuple[Reservation, ...]:
+        """The reservations of ``resource_type`` that share a name with ``pattern``."""
+        return tuple(
+            r
+            for r in self.reserved
+            if r.resource_type == resource_type and r.pattern.overlaps(pattern)
+        )
 
     @property
     def profile_names(self) -> tuple[str, ...]:
@@ -280,10 +327,15 @@ class _Number(fields.Field):
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Decimal:
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise ValidationError(f"expected a number, got {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValidationError(f"expected a finite number, got {value!r}")
         try:
-            return Decimal(canonical.config_value(value))
+            number = Decimal(canonical.config_value(value))
         except InvalidOperation as error:
             raise ValidationError(f"expected a number, got {value!r}") from error
+        if not number.is_finite():
+            raise ValidationError(f"expected a finite number, got {value!r}")
+        return number
 
 
 class _ConfigRuleSchema(_Base):
@@ -317,6 +369,9 @@ class _NamingSchema(_Base):
 
 class _TopicPolicySchema(_Base):
     naming = fields.Nested(_NamingSchema)
+    maxPerAccess = fields.Integer(
+        strict=True, validate=validate.Range(min=0, max=MAX_TOPICS_PER_ACCESS)
+    )
     partitions = fields.Nested(_LimitsSchema)
     replicationFactor = fields.Nested(_LimitsSchema)
     config = fields.Nested(_ConfigPolicySchema)
@@ -372,6 +427,11 @@ def _acl_schema(allowed: frozenset[str], pattern_type: bool) -> type[_Base]:
     return _Acl
 
 
+class _ReservedSchema(_Base):
+    resource = fields.Nested(_resource_schema(frozenset(), pattern_type=False), required=True)
+    operations = fields.List(fields.String(validate=_one_of(OPERATIONS)), load_default=list)
+
+
 class _ProfileSchema(_Base):
     description = fields.String(load_default="")
     acls = fields.List(
@@ -395,6 +455,7 @@ class _CompositionSchema(_Base):
     topics = fields.Nested(_TopicPolicySchema)
     principal = fields.Nested(_PrincipalPolicySchema, required=True)
     access = fields.List(fields.Nested(_acl_schema(OWNER_VARIABLES, pattern_type=False)))
+    reserved = fields.List(fields.Nested(_ReservedSchema))
     profiles = fields.Dict(
         keys=fields.String(validate=_profile_name), values=fields.Nested(_ProfileSchema)
     )
@@ -407,6 +468,7 @@ def parse_composition(name: str, raw: Mapping[str, Any]) -> Composition:
     naming = topics.get("naming") or {}
     config = topics.get("config") or {}
     principal = data["principal"]
+    reserved = tuple(_reservation(item) for item in data.get("reserved") or ())
     return Composition(
         name=name,
         default=data["default"],
@@ -414,6 +476,7 @@ def parse_composition(name: str, raw: Mapping[str, Any]) -> Composition:
         topics=TopicPolicy(
             naming=naming.get("template", "{topic}"),
             allowed_names=tuple(naming.get("allowed", ["{namespace}.*"])),
+            max_per_access=topics.get("maxPerAccess"),
             partitions=_limits(topics.get("partitions")),
             replication_factor=_limits(topics.get("replicationFactor")),
             config_defaults=tuple(sorted((config.get("defaults") or {}).items())),
@@ -435,6 +498,7 @@ def parse_composition(name: str, raw: Mapping[str, Any]) -> Composition:
             Profile(key, value["description"], tuple(_acl(item) for item in value["acls"]))
             for key, value in sorted((data.get("profiles") or {}).items())
         ),
+        reserved=reserved,
     )
 
 
@@ -446,6 +510,15 @@ def _limits(raw: Mapping[str, Any] | None) -> Limits:
 def _values(rule: Mapping[str, Any]) -> tuple[str, ...] | None:
     values = rule.get("values")
     return tuple(dict.fromkeys(values)) if values is not None else None
+
+
+def _reservation(raw: Mapping[str, Any]) -> Reservation:
+    resource = raw["resource"]
+    return Reservation(
+        resource_type=resource["type"],
+        pattern=Pattern.parse(resource.get("name", CLUSTER_NAME)),
+        operations=tuple(op for op in OPERATIONS if op in raw["operations"]),
+    )
 
 
 def _acl(raw: Mapping[str, Any]) -> AclTemplate:

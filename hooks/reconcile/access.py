@@ -8,6 +8,7 @@ the children and reports done once none is left.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -33,6 +34,7 @@ def customize(parent: Parent, env: Env) -> dict[str, Any]:
 
 
 def sync(request: SyncRequest, env: Env) -> dict[str, Any]:
+    request = _sane_status(request)
     parent, now = request.parent, env.clock()
     log = bind(env.logger, parent)
     if request.finalizing:
@@ -59,6 +61,26 @@ def sync(request: SyncRequest, env: Env) -> dict[str, Any]:
     if isinstance(outcome, accesses.Failure):
         resync = None  # a change to the spec, composition or Secret syncs again
     return answer(parent, fields, conditions, now, resync, children=shown)
+
+
+def _sane_status(request: SyncRequest) -> SyncRequest:
+    """The request with the parent's ``status.conditions`` cut to the entries that are objects.
+
+    Status is written by the hook, but anyone with access to the status
+    subresource may write junk there; it counts as no previous condition.
+    """
+    status = request.parent.status
+    conditions = status.get("conditions")
+    if conditions is None or (
+        isinstance(conditions, list) and all(isinstance(c, Mapping) for c in conditions)
+    ):
+        return request
+    kept = dict(status)
+    if isinstance(conditions, list):
+        kept["conditions"] = [c for c in conditions if isinstance(c, Mapping)]
+    else:
+        del kept["conditions"]
+    return dataclasses.replace(request, parent=dataclasses.replace(request.parent, status=kept))
 
 
 def _finalize(request: SyncRequest, now: str, log: Any) -> dict[str, Any]:

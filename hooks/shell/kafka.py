@@ -206,12 +206,18 @@ class AdminPort:
     def describe_acls(
         self, filters: Sequence[BindingFilter], budget: Budget
     ) -> list[frozenset[Binding]]:
+        natives = [_acl_filter(f) for f in filters]
         futures = [
-            self._admin.describe_acls(_acl_filter(f), request_timeout=budget.remaining())
-            for f in filters
+            None
+            if native is None
+            else self._admin.describe_acls(native, request_timeout=budget.remaining())
+            for native in natives
         ]
+        # A filter the admin client cannot express matches nothing it could have made.
         return [
-            frozenset(
+            frozenset()
+            if future is None
+            else frozenset(
                 found
                 for native in self._wait(future, budget)
                 if (found := _binding(native)) is not None
@@ -222,16 +228,57 @@ class AdminPort:
     def create_acls(
         self, bindings: Sequence[Binding], budget: Budget
     ) -> dict[Binding, KafkaAccessError | None]:
-        natives = [_acl_binding(b) for b in bindings]
-        futures = self._admin.create_acls(natives, request_timeout=budget.remaining())
-        return {b: self._error(futures[n], budget) for b, n in zip(bindings, natives, strict=True)}
+        return self._per_binding(bindings, _acl_binding, self._admin.create_acls, budget)
 
     def delete_acls(
         self, bindings: Sequence[Binding], budget: Budget
     ) -> dict[Binding, KafkaAccessError | None]:
-        exact = [_exact_filter(b) for b in bindings]
-        futures = self._admin.delete_acls(exact, request_timeout=budget.remaining())
-        return {b: self._error(futures[f], budget) for b, f in zip(bindings, exact, strict=True)}
+        return self._per_binding(bindings, _exact_filter, self._admin.delete_acls, budget)
+
+    def _per_binding(
+        self,
+        bindings: Sequence[Binding],
+        native_of: Any,
+        call: Any,
+        budget: Budget,
+    ) -> dict[Binding, KafkaAccessError | None]:
+        """Send the bindings the admin client can express in one request; an answer for each.
+
+        A binding it cannot express (a DelegationToken, say) gets an error of
+        its own instead of failing the request, and so does every binding of
+        a request the client refuses before sending it.
+        """
+        results: dict[Binding, KafkaAccessError | None] = {}
+        natives: dict[Binding, Any] = {}
+        for binding in bindings:
+            native = native_of(binding)
+            if native is None:
+                results[binding] = KafkaRequestError(
+                    "UNSUPPORTED_RESOURCE_TYPE",
+                    f"the admin client cannot express {binding.describe()}",
+                )
+            else:
+                natives[binding] = native
+        if not natives:
+            return results
+        try:
+            futures = call(list(natives.values()), request_timeout=budget.remaining())
+        except KafkaException as exc:
+            error = self._translate(exc.args[0] if exc.args else None)
+            failed = (
+                error
+                if isinstance(error, KafkaAccessError)
+                else KafkaRequestError("UNKNOWN", brief(str(exc)))
+            )
+            results.update(dict.fromkeys(natives, failed))
+            return results
+        except (TypeError, ValueError) as exc:
+            results.update(
+                {b: KafkaRequestError("INVALID_REQUEST", brief(str(exc))) for b in natives}
+            )
+            return results
+        results.update({b: self._error(futures[n], budget) for b, n in natives.items()})
+        return results
 
     def _error(self, future: Future, budget: Budget) -> KafkaAccessError | None:
         try:
@@ -279,6 +326,7 @@ _UNSTEADY = re.compile(
 def steady(message: str) -> str:
     """A connection error without the parts that change from one attempt to the next."""
     return _UNSTEADY.sub("", message).strip()
+
 
 _REQUEST_DUMP = re.compile(r"[\s:]*(Request\s+)?Request\(.*$", re.DOTALL)
 
@@ -372,7 +420,11 @@ class ClientCache:
             return AdminPort(self.client(connection))
         except KafkaException as error:
             # librdkafka refuses the TLS settings themselves; its text may quote them.
-            code = error.args[0].name() if error.args and isinstance(error.args[0], KafkaError) else "UNKNOWN"
+            code = (
+                error.args[0].name()
+                if error.args and isinstance(error.args[0], KafkaError)
+                else "UNKNOWN"
+            )
             return RefusingPort(
                 f"the Kafka client refused the operator's credentials of KafkaCluster "
                 f"{connection.cluster} ({code}): check that tls.key is the unencrypted PEM "
@@ -429,36 +481,51 @@ _OPERATIONS = {
 _PERMISSIONS = {"Allow": AclPermissionType.ALLOW, "Deny": AclPermissionType.DENY}
 
 
-def _acl_binding(binding: Binding) -> AclBinding:
-    return AclBinding(
-        _RESOURCE_TYPES[binding.resource_type],
-        binding.resource_name,
-        _PATTERN_TYPES[binding.pattern_type],
-        binding.principal,
-        binding.host,
-        _OPERATIONS[binding.operation],
-        _PERMISSIONS[binding.permission],
-    )
+def _natives(binding: Binding) -> tuple[Any, ...] | None:
+    """The binding's enum values for the admin client; None when it has no such kind."""
+    try:
+        return (
+            _RESOURCE_TYPES[binding.resource_type],
+            binding.resource_name,
+            _PATTERN_TYPES[binding.pattern_type],
+            binding.principal,
+            binding.host,
+            _OPERATIONS[binding.operation],
+            _PERMISSIONS[binding.permission],
+        )
+    except KeyError:
+        return None
 
 
-def _exact_filter(binding: Binding) -> AclBindingFilter:
-    return AclBindingFilter(
-        _RESOURCE_TYPES[binding.resource_type],
-        binding.resource_name,
-        _PATTERN_TYPES[binding.pattern_type],
-        binding.principal,
-        binding.host,
-        _OPERATIONS[binding.operation],
-        _PERMISSIONS[binding.permission],
-    )
+def _acl_binding(binding: Binding) -> AclBinding | None:
+    values = _natives(binding)
+    return None if values is None else AclBinding(*values)
 
 
-def _acl_filter(found: BindingFilter) -> AclBindingFilter:
+def _exact_filter(binding: Binding) -> AclBindingFilter | None:
+    values = _natives(binding)
+    return None if values is None else AclBindingFilter(*values)
+
+
+def _acl_filter(found: BindingFilter) -> AclBindingFilter | None:
+    """The admin client's filter: exact pattern, MATCH on one name, or the whole type."""
     pattern = found.pattern
+    kind = _RESOURCE_TYPES.get(pattern.resource_type)
+    if kind is None:
+        return None
+    name: str | None = pattern.name
+    if found.scope == "Type":
+        name, pattern_type = None, ResourcePatternType.ANY
+    elif found.scope == "Match":
+        pattern_type = ResourcePatternType.MATCH
+    elif pattern.pattern_type in _PATTERN_TYPES:
+        pattern_type = _PATTERN_TYPES[pattern.pattern_type]
+    else:
+        return None
     return AclBindingFilter(
-        _RESOURCE_TYPES[pattern.resource_type],
-        pattern.name,
-        _PATTERN_TYPES[pattern.pattern_type],
+        kind,
+        name,  # type: ignore[arg-type]  # None matches any name
+        pattern_type,
         found.principal,  # type: ignore[arg-type]  # None matches any principal
         None,  # type: ignore[arg-type]  # None matches any host
         AclOperation.ANY,

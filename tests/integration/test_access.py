@@ -313,6 +313,22 @@ def _hostile(unique):
     return {"profile": "produce", "topics": [f"team-b.anything.{unique}"]}
 
 
+def test_kafkaaccesses_whose_names_run_together_each_get_their_own_children(
+    world, broker, admin, unique
+):
+    # a + b-c and a-b + c once both named their KafkaTopic a-b-c: one took the other's.
+    world.apply(composition("services"))
+    first = access_object("a", "team-a", topics=[{"name": f"b-c{unique}"}])
+    second = access_object("a-b", "team-a", topics=[{"name": f"c{unique}"}])
+
+    converge(world, first)
+    converge(world, second)  # the driver raises on a child conflict, as Metacontroller fails
+    world.sync_tree("KafkaAccess", "team-a/a", driver.ready, timeout=30)
+
+    assert children(world, "team-a", "a").isdisjoint(children(world, "team-a", "a-b"))
+    assert {f"team-a.b-c{unique}", f"team-a.c{unique}"} <= topics(admin)
+
+
 # -- shared topics ------------------------------------------------------------------------
 
 
@@ -347,6 +363,49 @@ def test_a_shared_topic_is_written_by_its_team_and_read_by_others(world, broker,
     eventually(lambda: allowed(consume(broker, "orders", shared, group)))
     eventually(lambda: refused(produce(broker, "orders", shared)))
     eventually(lambda: refused(consume(broker, "analytics", shared, f"team-c.x-{unique}")))
+
+
+def test_a_namespace_called_shared_cannot_squat_another_teams_shared_topic(
+    world, broker, admin, unique
+):
+    # Under the default composition, namespace shared's {namespace}.* is shared.*.
+    world.apply(composition("services"))
+    world.apply(composition("shared-topics"))
+    payments = broker.identity("payments")
+    world.apply(certificate_secret("payments-kafka-client", "team-b", payments.cert_pem))
+    shared = f"shared.team-b.squat.{unique}"
+    squatter = access_object(
+        "app",
+        "shared",
+        topics=[{"name": f"team-b.squat.{unique}"}],
+        access=[{"profile": "produce", "topics": ["shared.*"]}],
+    )
+    world.apply(squatter)
+
+    world.sync_tree("KafkaAccess", "shared/app", _synced_false, timeout=30)
+
+    assert world.condition("KafkaAccess", "shared/app", "Synced")["reason"] == (
+        "CompositionViolated"
+    )
+    assert children(world, "shared", "app") == set()
+    assert shared not in topics(admin)
+
+    # The team it belongs to makes it, with the shared-topics composition's rules.
+    owner = access_object(
+        "payments",
+        "team-b",
+        compositionRef={"name": "shared-topics"},
+        principalFrom={"secretKeyRef": {"name": "payments-kafka-client"}},
+        topics=[{"name": f"squat.{unique}"}],
+    )
+    status = converge(world, owner)["status"]
+    assert [t["name"] for t in status["topics"]] == [shared]
+    (child,) = world.children_of(world.get("KafkaAccess", "team-b/payments"))[
+        f"KafkaTopic.{driver.GROUP_VERSION}"
+    ].values()
+    assert child["spec"]["deletionPolicy"] == "Orphan"
+    assert child["spec"]["config"] == {"retention.ms": "2592000000"}
+    assert shared in topics(admin)
 
 
 # -- Kafka Streams ----------------------------------------------------------------------------

@@ -18,23 +18,18 @@ GV = "kafkaaccess.io/v1alpha1"
 # -- names --------------------------------------------------------------------------
 
 NAMES = [
-    # case, reason, parts, want
+    # case, reason, readable parts, want (the readable part before the hash)
     (
         "plain",
-        "a name that is already DNS-safe stays as it is",
+        "a name that is already DNS-safe is readable as it is",
         ("orders", "orders.created"),
-        "orders-orders.created",
+        "orders-orders.created-",
     ),
-    (
-        "upper case",
-        "upper case is lowered, and a hash keeps Orders apart from orders",
-        ("orders", "Orders"),
-        "orders-orders-",
-    ),
-    ("underscore", "an underscore becomes a dash, with a hash", ("orders", "a_b"), "orders-a-b-"),
+    ("upper case", "upper case is lowered", ("orders", "Orders"), "orders-orders-"),
+    ("underscore", "an underscore becomes a dash", ("orders", "a_b"), "orders-a-b-"),
     (
         "trailing dash",
-        "a prefix such as app- cannot end a name",
+        "a prefix such as app- cannot end a label",
         ("orders", "topics", "team-a.app-"),
         "orders-topics-team-a.app-",
     ),
@@ -43,42 +38,51 @@ NAMES = [
 ]
 
 
-@pytest.mark.parametrize(("case", "reason", "parts", "want"), NAMES, ids=[n[0] for n in NAMES])
-def test_child_names_are_dns_safe(case, reason, parts, want):
-    name = access.child_name(*parts)
-
-    assert name.startswith(want), reason
-    assert len(name) <= 63
-    assert all(
+def _dns_safe(name):
+    return len(name) <= 63 and all(
         label
         and label[0].isalnum()
         and label[-1].isalnum()
         and set(label) <= set("abcdefghijklmnopqrstuvwxyz0123456789-")
         for label in name.split(".")
-    ), name
-    if name != "-".join(parts):
-        assert len(name.rsplit("-", 1)[-1]) == 8, "a changed name carries a hash"
+    )
+
+
+@pytest.mark.parametrize(("case", "reason", "parts", "want"), NAMES, ids=[n[0] for n in NAMES])
+def test_child_names_are_dns_safe_and_end_in_a_hash_of_the_identity(case, reason, parts, want):
+    name = access.child_name(parts, ("KafkaTopic", *parts))
+
+    assert name.startswith(want), reason
+    assert _dns_safe(name), name
+    assert name.rsplit("-", 1)[-1] == access.identity_hash(("KafkaTopic", *parts))
+    assert len(name.rsplit("-", 1)[-1]) == access.HASH_LENGTH
+
+
+def test_the_hash_not_the_readable_part_tells_children_apart():
+    # Orders and orders read the same; only the identity differs.
+    upper = access.child_name(("orders", "Orders"), ("KafkaTopic", "orders", "Orders"))
+    lower = access.child_name(("orders", "orders"), ("KafkaTopic", "orders", "orders"))
+
+    assert upper != lower
+    assert upper.rsplit("-", 1)[0] == lower.rsplit("-", 1)[0]
 
 
 def test_long_names_are_cut_and_stay_unique():
-    first = access.child_name("orders", "x" * 100 + "a")
-    second = access.child_name("orders", "x" * 100 + "b")
+    first = access.topic_child_name("orders", "x" * 100 + "a")
+    second = access.topic_child_name("orders", "x" * 100 + "b")
 
     assert len(first) == len(second) == 63
     assert first != second
+    assert _dns_safe(first) and _dns_safe(second)
 
 
 def test_acl_child_names_tell_literal_from_prefix():
     literal = access.DesiredAcl("Topic", Pattern("Literal", "s-team-a"), ("Read",))
     prefix = access.DesiredAcl("Topic", Pattern("Prefixed", "team-a"), ("Read",))
+    cluster = access.DesiredAcl("Cluster", Pattern("Literal", "kafka-cluster"), ())
 
     assert access.acl_child_name("x", literal) != access.acl_child_name("x", prefix)
-    assert (
-        access.acl_child_name(
-            "x", access.DesiredAcl("Cluster", Pattern("Literal", "kafka-cluster"), ())
-        )
-        == "x-cluster"
-    )
+    assert access.acl_child_name("x", cluster).startswith("x-cluster-")
 
 
 def test_long_parent_names_fit_in_a_label():
@@ -114,7 +118,7 @@ def test_children_carry_the_parent_and_composition_labels_and_the_full_spec():
         "apiVersion": GV,
         "kind": "KafkaTopic",
         "metadata": {
-            "name": "orders-orders.created",
+            "name": access.topic_child_name("orders", "orders.created"),
             "namespace": "team-a",
             "labels": {
                 "app.kubernetes.io/managed-by": "kafka-access",
@@ -135,12 +139,17 @@ def test_children_carry_the_parent_and_composition_labels_and_the_full_spec():
         (a["metadata"]["name"], a["spec"]["resource"], a["spec"]["operations"]) for a in acls
     ] == [
         (
-            "orders-group-team-a.orders",
+            access.acl_child_name(
+                "orders", access.DesiredAcl("Group", Pattern("Literal", "team-a.orders"), ())
+            ),
             {"type": "Group", "name": "team-a.orders", "patternType": "Literal"},
             ["Read"],
         ),
         (
-            "orders-topic-team-a.orders.created",
+            access.acl_child_name(
+                "orders",
+                access.DesiredAcl("Topic", Pattern("Literal", "team-a.orders.created"), ()),
+            ),
             {"type": "Topic", "name": "team-a.orders.created", "patternType": "Literal"},
             ["Write"],
         ),
@@ -253,7 +262,7 @@ def test_a_child_not_created_yet_or_not_yet_updated_is_waited_for():
     req, _, kids = rendered()
     assert (
         access.child_state(kids[0], req).message
-        == "KafkaTopic team-a/orders-orders.created does not exist yet"
+        == f"KafkaTopic team-a/{kids[0]['metadata']['name']} does not exist yet"
     )
 
     observed = _observed(kids)
@@ -291,7 +300,7 @@ def test_status_lists_the_principal_topics_and_access():
     assert fields["principal"] == "User:CN=orders,OU=team-a,O=Example Corp,C=DE"
     assert fields["composition"] == "rules" and fields["cluster"] == "local"
     assert fields["topics"] == [
-        {"name": "team-a.orders.created", "child": "orders-orders.created", "ready": True}
+        {"name": "team-a.orders.created", "child": kids[0]["metadata"]["name"], "ready": True}
     ]
     assert [
         (a["resourceType"], a["resourceName"], a["patternType"], a["operations"])

@@ -17,6 +17,7 @@ from tests.http import harness
 NOW = "2026-12-01T00:00:00Z"
 OPERATOR = "User:CN=kafka-access-operator,OU=platform,O=Example Corp,C=DE"
 ORDERS = "User:CN=orders,OU=team-a,O=Example Corp,C=DE"
+PAYMENTS = "User:CN=payments,OU=team-b,O=Example\\, Inc.,C=US"
 
 
 def body(case):
@@ -144,8 +145,10 @@ def test_finalize_needs_no_principal_secret():
     kafka = FakeKafka(acls=payments["kafka"]["aclsAfter"])
     answer = run(kafka, request)
     assert answer["finalized"] is True
-    assert [c[0] for c in kafka.changes] == ["delete_acls"]
-    assert {x.principal for x in kafka.acls} == {OPERATOR}, "the operator's grants stay"
+    first, then = kafka.changes
+    assert first[0] == "delete_acls" and {x["principal"] for x in first[1]} == {PAYMENTS}
+    assert then[0] == "delete_acls" and {x["principal"] for x in then[1]} == {OPERATOR}
+    assert kafka.acls == set(), "nothing else protects the prefix, so the grants went too"
 
 
 @pytest.mark.parametrize("status", [None, {"bindings": []}])
