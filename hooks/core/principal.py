@@ -14,6 +14,8 @@ than any guess.
 
 from __future__ import annotations
 
+import functools
+
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
@@ -94,7 +96,13 @@ def from_certificate(pem: str | bytes) -> str:
     Only the first certificate of a PEM bundle counts: it is the leaf.
     Raises ``PrincipalError`` when the text holds no readable certificate.
     """
-    data = pem.encode() if isinstance(pem, str) else pem
+    return _from_certificate(pem.encode() if isinstance(pem, str) else pem)
+
+
+# Every sync derives the operator's principal from the same few certificates;
+# the answer depends on the bytes alone, so remembering it changes no result.
+@functools.lru_cache(maxsize=256)
+def _from_certificate(data: bytes) -> str:
     try:
         cert = x509.load_pem_x509_certificate(data)
     except ValueError as error:
