@@ -246,7 +246,10 @@ def _attribute(pair: str, original: str) -> tuple[str, str | bytes]:
         return oid, _hex_value(stripped, original)
     if stripped.endswith("\\") and value.endswith(" "):
         stripped += " "  # an escaped trailing space belongs to the value
-    return oid, _unescape(stripped, original)
+    text = _unescape(stripped, original)
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+        raise PrincipalError(f"subject {original!r} escapes a control character into a value")
+    return oid, text
 
 
 def _is_oid(text: str) -> bool:

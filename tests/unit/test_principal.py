@@ -113,6 +113,7 @@ def test_canonical_is_a_fixed_point(case, text, want, reason):
         (":x", "no type"),
         ("CN=a\x00,OU=b", "control character"),
         ("CN=a\n", "control character"),
+        ("CN=a\\00b", "control character"),
         ("OID.abc=x", "unknown attribute type"),
         ("OID.=x", "unknown attribute type"),
         ("CN=#0c99ffff", "not one DER-encoded value"),
