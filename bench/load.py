@@ -7,14 +7,16 @@ resources take to become Ready means something:
 - a work queue with client-go's rules: a key waits in the queue once, one
   worker handles it at a time, a key added while it is being handled runs
   again once that worker is done, and ``resyncAfterSeconds`` re-adds it later;
-- W workers (Metacontroller's ``--workers``, 5 by default) each with one
-  keep-alive HTTP connection, as Go's client keeps them;
+  a 429 (from sync or customize) re-adds it after its Retry-After, any other
+  failure after an exponential backoff;
+- W workers (Metacontroller's ``--workers``, 5 by default) sharing a pool of
+  HTTP connections that keeps at most 2 idle, as Go's default transport does;
 - customize answers cached per parent uid and generation, and related objects
   read from the objects held here, as Metacontroller's informers serve them;
 - before the first sync the parent gets Metacontroller's finalizer, and a
   returned status is written only when it differs from the stored one (with
   ``observedGeneration`` set); every such write is an API call, may be held
-  back by a client-go token bucket (QPS 5, burst 10 unless configured), and,
+  back by a client-go token bucket (QPS 5, burst 10 if asked to), and,
   as a watch event would, queues the parent again.
 
 A run stops by itself when every resource is Ready or its deadline passes.
@@ -90,6 +92,52 @@ class HookSession:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+class HookPool:
+    """Go's default HTTP transport toward one hook, as Metacontroller's webhook clients use it.
+
+    Shared by all workers: a call takes an idle connection or opens a new one,
+    and afterwards at most ``max_idle`` connections are kept (Go's
+    MaxIdleConnsPerHost, 2); the rest are closed. So with more workers than
+    that, connections come and go, and each new one lands on whichever
+    gunicorn worker accepts it.
+    """
+
+    def __init__(
+        self, base_url: str, token: str | None = None, timeout: float = 12.0, max_idle: int = 2
+    ):
+        HookSession(base_url, token, timeout)  # checks the address
+        self._args = (base_url, token, timeout)
+        self._max_idle = max_idle
+        self._idle: list[HookSession] = []
+        self._lock = threading.Lock()
+        self.opened = 0
+
+    def post(self, path: str, body: bytes) -> tuple[int, bytes, Mapping[str, str]]:
+        with self._lock:
+            session = self._idle.pop() if self._idle else None
+            if session is None:
+                self.opened += 1
+        session = session or HookSession(*self._args)
+        try:
+            answer = session.post(path, body)
+        except BaseException:
+            session.close()
+            raise
+        with self._lock:
+            if len(self._idle) < self._max_idle:
+                self._idle.append(session)
+                session = None
+        if session is not None:
+            session.close()
+        return answer
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for session in idle:
+            session.close()
 
 
 class FlaskTransport:
@@ -338,6 +386,14 @@ class TokenBucket:
 # -- the run ------------------------------------------------------------------
 
 
+class Overloaded(RuntimeError):
+    """The hook answered 429; Metacontroller tries the parent again after ``retry_after``."""
+
+    def __init__(self, hook: str, retry_after: float):
+        self.hook, self.retry_after = hook, retry_after
+        super().__init__(f"the {hook} hook answered 429; retry after {retry_after:g} s")
+
+
 @dataclass
 class RunResult:
     """What one run of the driver saw. Times are seconds since the run started."""
@@ -417,9 +473,11 @@ class Metacontroller:
         if rules is not None:
             return rules
         body = {"controller": self.controller(kind), "parent": parent}
-        status, raw, _ = transport.post(
+        status, raw, headers = transport.post(
             f"/hooks/{kind.lower()}/customize", json.dumps(body).encode()
         )
+        if status == 429:
+            raise Overloaded("customize", float(headers.get("Retry-After", "1")))
         if status != 200:
             raise driver.HookError(status, raw[:500])
         rules = json.loads(raw).get("relatedResources") or []
@@ -512,6 +570,8 @@ class Metacontroller:
         def handle(transport: Transport, key: str) -> None:
             try:
                 call = self.sync(transport, kind, key)
+            except Overloaded as error:  # from the customize hook, treated like a sync's 429
+                call = SyncCall(429, 0.0, "customize", {"Retry-After": str(error.retry_after)})
             except Exception as error:  # a dropped connection, a timeout: retry later
                 call = SyncCall(0, 0.0, type(error).__name__, {})
             now = time.monotonic() - started
@@ -532,7 +592,8 @@ class Metacontroller:
                     queue.add_after(key, float(resync))
                 return
             with lock:
-                errors[str(call.status or call.answer)] += 1
+                label = f"{call.status} from customize" if call.answer == "customize" else None
+                errors[label or str(call.status or call.answer)] += 1
                 failures[key] += 1
                 attempt = failures[key]
             if call.status == 429:

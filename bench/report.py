@@ -323,12 +323,17 @@ def _metacontroller(results: Mapping[str, Any]) -> list[str]:
             "the same work took "
             f"{_s(throttled.get('unthrottled_seconds', math.nan))}."
         )
-    wide = mc.get("wide_run")
-    if wide:
+    for label in ("threads_run", "wide_run"):
+        run = mc.get(label)
+        if not run:
+            continue
+        refused = sum(v for k, v in (run.get("errors") or {}).items() if k.startswith("429"))
         lines.append(
-            f"- Measured: {wide['count']:,} KafkaTopics with {wide['workers']} workers instead "
-            f"of {workers} took {_s(wide['seconds'])} against "
-            f"{_s(wide.get('default_seconds', math.nan))}."
+            f"- Measured: {run['count']:,} {run['kind']}s with {run['workers']} workers against a "
+            f"second hook server with `GUNICORN_THREADS={run['threads']}` (MAX_CONCURRENT "
+            f"{run['slots']}) took {_s(run['seconds'])} ({refused} answers 429); with "
+            f"{workers} workers and the shipped settings the median was "
+            f"{_s(run.get('default_seconds', math.nan))}."
         )
     for kind, resync in (mc.get("resync") or {}).items():
         lines.append(
