@@ -426,13 +426,17 @@ def plot_convergence(results: Mapping[str, Any], path: Path, size: int = 1000) -
 
     figure, axes = plt.subplots(1, len(kinds), figsize=(6 * len(kinds), 4.2), squeeze=False)
     for axis, kind in zip(axes[0], kinds, strict=True):
+        runs = ((results.get("convergence") or {}).get(kind, {}).get(str(size)) or {}).get("runs")
         for index, times in enumerate(timelines[kind][str(size)]):
+            errors = (runs[index].get("errors") or {}) if runs and index < len(runs) else {}
+            refused = sum(v for k, v in errors.items() if k.startswith("429"))
             axis.step(
                 [0.0, *times],
                 range(len(times) + 1),
                 where="post",
                 linewidth=1.4,
-                label=f"kafka-access, run {index + 1}",
+                label=f"kafka-access, run {index + 1}"
+                + (f" ({refused} answers 429)" if refused else ""),
             )
         _, floor = _convergence(results, kind, size)
         each = _floor_each(results, kind, size)

@@ -744,15 +744,15 @@ def findings(results: dict[str, Any]) -> list[str]:
                 " Each new KafkaACL writes twice in a row, the operator's own grants first "
                 "and then the application's bindings, so it queues twice at the controller"
                 f"; it needed {syncs:.1f} syncs per ACL in the measured time (the extra ones "
-                "are mostly Metacontroller's follow-up syncs after its own status writes; "
-                f"{extra:g} status write(s) per run beyond the first showed bindings the broker "
-                "did not list yet right after creating them, reason Propagating). "
+                "are mostly Metacontroller's follow-up syncs after its own status writes; in "
+                f"the median run {extra:g} ACL(s) first reported Propagating, the broker not "
+                "yet listing bindings it had just created). "
                 "Sending the grants and the bindings in "
                 "one CreateAcls would halve the writes; whether that keeps the promise never "
                 "to lock the operator out is for the ACL code's owners to judge."
             )
         out.append(sentence)
-    hit, total, answers = 0, 0, 0
+    hit, total, answers, worst = 0, 0, 0, (0, 0)
     for kind in (results.get("convergence") or {}).values():
         for entry in kind.values():
             for run in entry.get("runs") or ():
@@ -760,6 +760,8 @@ def findings(results: dict[str, Any]) -> list[str]:
                 n = sum(v for k, v in (run.get("errors") or {}).items() if k.startswith("429"))
                 hit += n > 0
                 answers += n
+                if n / max(run.get("count", 1), 1) > worst[0] / max(worst[1], 1):
+                    worst = (n, run.get("count", 0))
     if hit:
         slots = (results.get("meta") or {}).get("max_concurrent")
         out.append(
@@ -769,7 +771,11 @@ def findings(results: dict[str, Any]) -> list[str]:
             "and each worker serves whatever connections it accepted, so 4 of 5 concurrent "
             "calls can land on one worker"
             + (f", which takes only {slots} at once (MAX_CONCURRENT)" if slots else "")
-            + "; a Service spreading connections over replicas is no more even. Five "
+            + "; a Service spreading connections over replicas is no more even. And a "
+            "refused worker takes the next key at once, over the same connection to the same "
+            "full gunicorn worker, so one refusal becomes a burst: in the worst run "
+            f"{worst[0]} answers 429 came back for {worst[1]} resources, most of the queue "
+            "parked for 5 s at once. Five "
             "concurrent calls, Metacontroller's default, should never be refused by a hook "
             "that is not busy: give a worker room for all of them (GUNICORN_THREADS=6 makes "
             "MAX_CONCURRENT 5), or answer 429 with a Retry-After of 1 s, or both. The runs "

@@ -49,7 +49,7 @@ DEFAULTS: dict[str, Any] = {
     # One thread fewer than gunicorn gives a worker, so a spare thread is always
     # free to answer 429 at once instead of letting a call wait in the queue
     # past Metacontroller's timeout.
-    "MAX_CONCURRENT": max(1, int(os.environ.get("GUNICORN_THREADS") or 4) - 1),
+    "MAX_CONCURRENT": max(1, int(os.environ.get("GUNICORN_THREADS") or 6) - 1),
     "LOG_LEVEL": "INFO",
     "CLIENTS": None,
     "CLOCK": None,
@@ -163,7 +163,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         if not slots.acquire(blocking=False):
             metrics.calls.labels(spec.kind, hook, "overloaded").inc()
             response = _error(429, "this hook worker is busy; retry shortly")
-            response.headers["Retry-After"] = "5"
+            response.headers["Retry-After"] = "1"
             return response
         started = time.monotonic()
         outcome = "ok"

@@ -36,13 +36,14 @@ def _env_int(name: str, default: int) -> int:
 # otherwise.
 bind = [_env_str("GUNICORN_BIND", "127.0.0.1:8080")]
 
-# Two processes of four threads each. The hooks spend most of a call waiting
+# Two processes of six threads each. The hooks spend most of a call waiting
 # on Kafka (librdkafka releases the GIL while it waits), so threads give
 # concurrency cheaply; a second process keeps one stuck interpreter from
-# stalling every call. With 2 replicas that is 16 calls at once, more than the
-# 5 workers Metacontroller runs by default.
+# stalling every call. The app takes one call fewer than it has threads and
+# answers the rest 429 at once; with 2 replicas that is 20 calls at once, as
+# many as Metacontroller's 5 workers for each of the 4 controllers.
 workers = _env_int("GUNICORN_WORKERS", 2)
-threads = _env_int("GUNICORN_THREADS", 4)
+threads = _env_int("GUNICORN_THREADS", 6)
 worker_class = "gthread"
 
 # Never load the app in the master: librdkafka starts threads that do not

@@ -44,7 +44,7 @@ def test_defaults_fit_the_webhook_budget(load):
     conf = load()
 
     assert conf["bind"] == ["127.0.0.1:8080"]
-    assert (conf["workers"], conf["threads"], conf["worker_class"]) == (2, 4, "gthread")
+    assert (conf["workers"], conf["threads"], conf["worker_class"]) == (2, 6, "gthread")
     assert conf["timeout"] < WEBHOOK_TIMEOUT_SECONDS
     assert conf["graceful_timeout"] <= WEBHOOK_TIMEOUT_SECONDS
     assert conf["keepalive"] > 90  # Go's idle timeout on Metacontroller's side
