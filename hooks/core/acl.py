@@ -375,7 +375,8 @@ def parse_acl(raw: Mapping[str, Any]) -> AclSpec:
 
 def principal_secret(spec_: Mapping[str, Any]) -> str | None:
     """The Secret an unparsed spec's ``principalFrom`` names, for the customize hook."""
-    ref = (spec_.get("principalFrom") or {}).get("secretKeyRef") if spec_ else None
+    source = spec_.get("principalFrom") if spec_ else None
+    ref = source.get("secretKeyRef") if isinstance(source, Mapping) else None
     name = ref.get("name") if isinstance(ref, Mapping) else None
     return name if isinstance(name, str) and name else None
 

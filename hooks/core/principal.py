@@ -50,6 +50,8 @@ _ALIASES = {
 _SPECIAL = ',=+<>#;"\\'
 # DER tags for the string types of attributes people write by hand.
 _IA5_TYPES = {NameOID.EMAIL_ADDRESS.dotted_string, NameOID.DOMAIN_COMPONENT.dotted_string}
+# BMPString and UniversalString.
+_WIDE_TAGS = {0x1E, 0x1C}
 # UTF8String, PrintableString and IA5String: the tags Java prints as text.
 _TEXT_TAGS = {0x0C, 0x13, 0x16}
 _PRINTABLE_TYPES = {NameOID.COUNTRY_NAME.dotted_string, NameOID.SERIAL_NUMBER.dotted_string}
@@ -77,8 +79,11 @@ def canonical(text: str) -> str:
     body = text.strip()
     kind, sep, rest = body.partition(":")
     if sep and "=" not in kind:
+        kind = kind.strip()
         if not kind:
             raise PrincipalError(f"principal {text!r} has no type before ':'")
+        if kind.lower() == "user":
+            kind = "User"  # the broker compares the type exactly; 'user' matches nobody
         prefix, body = f"{kind}:", rest.strip()
     else:
         prefix = PREFIX
@@ -114,6 +119,14 @@ def subject_rfc2253(name: x509.Name) -> str:
     """Return an X.509 name in RFC 2253 form, most specific RDN first."""
     rdns = []
     for rdn in reversed(list(name.rdns)):
+        for attr in rdn:
+            if _asn1_tag(attr) in _WIDE_TAGS:
+                # Java prints these wide strings byte by byte; no one can write that back.
+                raise PrincipalError(
+                    f"the certificate's subject stores {attr.oid._name} as a BMPString or "
+                    "UniversalString, which the broker does not name readably; issue the "
+                    "certificate with UTF8String or PrintableString attributes"
+                )
         avas = [
             _format_der_ava(attr.oid.dotted_string, attr.value, _asn1_tag(attr)) for attr in rdn
         ]
@@ -201,7 +214,19 @@ def _split_unescaped(text: str, separators: str) -> list[tuple[str, str]]:
 
 
 def _unescape(value: str, original: str) -> str:
-    out, index = [], 0
+    """Undo backslash escapes; ``\\XX`` pairs are UTF-8 bytes (RFC 2253, 2.4)."""
+    out, raw, index = [], bytearray(), 0
+
+    def flush() -> None:
+        if raw:
+            try:
+                out.append(raw.decode("utf-8"))
+            except UnicodeDecodeError as error:
+                raise PrincipalError(
+                    f"subject {original!r}: its \\XX escapes are not UTF-8"
+                ) from error
+            raw.clear()
+
     while index < len(value):
         char = value[index]
         if char == "\\":
@@ -209,14 +234,17 @@ def _unescape(value: str, original: str) -> str:
                 raise PrincipalError(f"subject {original!r} ends with a lone backslash")
             pair = value[index + 1 : index + 3]
             if len(pair) == 2 and all(c in "0123456789abcdefABCDEF" for c in pair):
-                out.append(chr(int(pair, 16)))
+                raw.append(int(pair, 16))
                 index += 3
                 continue
+            flush()
             out.append(value[index + 1])
             index += 2
             continue
+        flush()
         out.append(char)
         index += 1
+    flush()
     return "".join(out)
 
 

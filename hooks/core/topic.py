@@ -26,6 +26,8 @@ from .plan import (
 from .specs import TopicSpec
 
 DYNAMIC_TOPIC = "DYNAMIC_TOPIC_CONFIG"
+# Failure reasons after which a request may have been carried out unanswered.
+UNANSWERED = frozenset({"ClusterUnreachable", "RequestTimedOut", "NetworkException"})
 
 
 @dataclass(frozen=True)
@@ -280,6 +282,10 @@ def status(state: TopicState, memory: Memory) -> tuple[dict[str, Any], list[cond
     elif plan_.ownership == "foreign":
         ready = cond.not_ready(plan_.refusals[0].reason, plan_.refusals[0].message)
     elif failures:
+        if any(isinstance(o.action, CreateTopic) and o.code in UNANSWERED for o in failures):
+            # The create may have happened with its answer lost; claim what appears.
+            fields["pendingCreation"] = True
+            fields["cluster"] = state.spec.cluster
         ready = cond.not_ready(
             failures[0].code or "KafkaError",
             f"{_describe(failures[0].action)}: {failures[0].error}",

@@ -99,7 +99,7 @@ def _finalize(request: SyncRequest, now: str, log: Any) -> dict[str, Any]:
 def _log_changes(log: Any, request: SyncRequest, shown: Sequence[Mapping[str, Any]]) -> None:
     """One line per child added, changed or removed; nothing for an unchanged render."""
     observed = {
-        (obj.get("kind"), key): obj
+        (str(obj.get("kind")), key): obj
         for group in request.children
         for key, obj in request.children_of(group).items()
         if isinstance(obj, Mapping)

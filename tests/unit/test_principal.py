@@ -160,3 +160,36 @@ def test_from_certificate_agrees_with_canonical_of_what_people_write():
 def test_from_certificate_refuses_text_that_is_no_certificate():
     with pytest.raises(PrincipalError, match="not a PEM certificate"):
         from_certificate("-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n")
+
+
+@pytest.mark.parametrize(
+    "text,want,reason",
+    [
+        (r"CN=M\C3\BCller,O=x", "User:CN=Müller,O=x", "openssl prints UTF-8 bytes as \\XX pairs"),
+        ("user:CN=a", "User:CN=a", "the broker's type is 'User'; 'user' matches nobody"),
+        ("User :CN=a", "User:CN=a", "space before the colon"),
+    ],
+)
+def test_what_tools_print_becomes_what_the_broker_uses(text, want, reason):
+    assert canonical(text) == want, reason
+
+
+def test_a_bmpstring_subject_is_refused_not_guessed():
+    from cryptography.x509.name import _ASN1Type
+
+    pem = _certificate([(NameOID.COUNTRY_NAME, "DE")])
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "svc", _type=_ASN1Type.BMPString)])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(2)
+        .not_valid_before(__import__("datetime").datetime(2026, 1, 1))
+        .not_valid_after(__import__("datetime").datetime(2036, 1, 1))
+        .sign(key, hashes.SHA256())
+    )
+    assert from_certificate(pem).startswith("User:C=DE")
+    with pytest.raises(PrincipalError, match="BMPString"):
+        from_certificate(cert.public_bytes(Encoding.PEM).decode())

@@ -244,3 +244,13 @@ def test_a_create_only_key_left_unchanged_is_no_refusal():
     assert got.refusals == () and got.actions == ()
     changed = topic.plan(spec(config={"cleanup.policy": "delete"}), existing, OWNED, rules)
     assert [r.reason for r in changed.refusals] == ["ConfigKeyCreateOnly"]
+
+
+def test_a_create_whose_answer_was_lost_still_claims_the_topic():
+    plan = topic.plan(spec(), None, topic.Memory(), RULES)
+    lost = (Outcome(plan.actions[0], "brokers did not answer", "ClusterUnreachable"),)
+    fields, _ = topic.status(topic.TopicState(spec(), plan, lost, None), topic.Memory())
+    assert fields["pendingCreation"] is True
+    refused = (Outcome(plan.actions[0], "policy", "PolicyViolation"),)
+    fields, _ = topic.status(topic.TopicState(spec(), plan, refused, None), topic.Memory())
+    assert "pendingCreation" not in fields, "a create the broker refused made nothing"
