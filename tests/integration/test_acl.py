@@ -8,11 +8,7 @@ check polls with a deadline.
 
 from __future__ import annotations
 
-import logging
-import time
-
 import pytest
-from confluent_kafka import Consumer, KafkaError, Producer
 from confluent_kafka.admin import (
     AclBinding,
     AclBindingFilter,
@@ -23,15 +19,12 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
+from tests.integration.clients import QUIET, allowed, consume, produce, refused
 from tests.integration.conftest import eventually
 from tests.integration.test_topics import describe, topic_object
 from tools import driver
 
 NS = "team-a"
-QUIET = logging.getLogger("test_acl.rdkafka")
-QUIET.setLevel(logging.CRITICAL + 1)
-QUIET.propagate = False
-DENIED = {KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.GROUP_AUTHORIZATION_FAILED}
 
 
 # -- objects and the hook ------------------------------------------------------
@@ -64,10 +57,6 @@ def remove(world, obj) -> None:
 
 
 # -- the broker, directly -------------------------------------------------------
-
-
-def client(broker, name, **extra):
-    return broker.client_config(name, logger=QUIET, error_cb=lambda error: None, **extra)
 
 
 def create_topic(admin, name: str) -> str:
@@ -107,43 +96,6 @@ def on_topic(admin, topic) -> set[tuple[str, str, str]]:
         (b.principal, b.operation.name, b.permission_type.name)
         for b in admin.describe_acls(found, request_timeout=10).result(15)
     }
-
-
-def produce(broker, name, topic, timeout=5.0):
-    """Produce one message as identity ``name``: None, or the error that refused it."""
-    producer = Producer(client(broker, name, **{"message.timeout.ms": int(timeout * 1000)}))
-    reports: list = []
-    producer.produce(topic, f"from {name}".encode(), on_delivery=lambda e, m: reports.append(e))
-    producer.flush(timeout + 2)
-    assert reports, f"no delivery report for {name} -> {topic}"
-    return reports[0]
-
-
-def consume(broker, name, topic, group, timeout=8.0):
-    """Read one message as ``name`` in ``group``: None, or the error that refused it."""
-    settings = {"group.id": group, "auto.offset.reset": "earliest", "enable.auto.commit": False}
-    consumer = Consumer(client(broker, name, **settings))
-    try:
-        consumer.subscribe([topic])
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            message = consumer.poll(0.2)
-            if message is not None:
-                return message.error()
-        return KafkaError(KafkaError._TIMED_OUT, "no message arrived")
-    finally:
-        consumer.close()
-
-
-def allowed(error) -> bool:
-    return error is None
-
-
-def refused(error) -> bool:
-    if error is None:
-        return False
-    assert error.code() in DENIED, error
-    return True
 
 
 def can_produce(broker, name, topic):

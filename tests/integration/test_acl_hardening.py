@@ -24,17 +24,14 @@ from confluent_kafka.admin import (
 )
 from testbroker import Broker
 
+from tests.integration.clients import QUIET, allowed, produce, refused
 from tests.integration.conftest import eventually
 from tests.integration.test_acl import (
     NS,
-    QUIET,
     acl_object,
-    allowed,
     apply_ready,
     create_directly,
     create_topic,
-    produce,
-    refused,
     remove,
     topic_acl,
 )
